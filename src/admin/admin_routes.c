@@ -1,0 +1,88 @@
+/*
+ * admin_routes.c - the admin API, served only on the admin listener
+ * (--admin-listen, loopback by default) and only to the admin token.
+ */
+#include "admin/admin.h"
+
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/revocation.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+/* A not_before further ahead than this would lock users out (P4). */
+#define FUTURE_SKEW_US (5 * SH_USEC)
+
+json_t *sh_admin_rule_json(const sh_rule_rec *r)
+{
+    return json_pack("{s:o, s:s, s:s?, s:o, s:o}", "id", sh_api_id(&r->id), "scope",
+                     sh_revocation_scope_name(r->scope), "value", r->value[0] ? r->value : NULL,
+                     "not_before", sh_api_time(r->not_before), "created_at",
+                     sh_api_time(r->created_at));
+}
+
+static sh_status revocations_create(sh_req *r)
+{
+    const char *scope_name, *value, *nb_text;
+    int64_t not_before = 0;
+    sh_rule_rec rule;
+    sh_id_hex hex;
+    int scope;
+    sh_status rc;
+
+    if ((rc = sh_req_string(r, "scope", 16, &scope_name, NULL)) ||
+        (rc = sh_req_string_opt(r, "value", 64, &value)) ||
+        (rc = sh_req_string_opt(r, "not_before", 64, &nb_text)))
+        return rc;
+    scope = sh_revocation_scope_from_name(scope_name);
+    if (scope == 0)
+        return sh_req_fail(r, SH_ERR_INVALID_REQUEST,
+                           "field 'scope' must be one of all, class, user, session");
+    if (nb_text != NULL && sh_clock_parse(nb_text, &not_before) != 0)
+        return sh_req_fail(r, SH_ERR_INVALID_REQUEST, "field 'not_before' must be RFC 3339");
+    if (nb_text != NULL && not_before > sh_clock_now_us() + FUTURE_SKEW_US)
+        return sh_req_fail(r, SH_ERR_INVALID_REQUEST, "field 'not_before' is in the future");
+    if (nb_text != NULL && not_before <= 0)
+        return sh_req_fail(r, SH_ERR_INVALID_REQUEST, "field 'not_before' is before 1970");
+    rc = sh_revocation_add(sh_api_app(r)->store, sh_api_app(r)->rev, scope, value, not_before,
+                           &rule);
+    if (rc == SH_ERR_INVALID_REQUEST)
+        return sh_req_fail(r, rc,
+                           "field 'value' must be a client class (class), a 32-hex id "
+                           "(user, session) or absent (all)");
+    if (rc != SH_OK)
+        return rc;
+    sh_id_to_hex(&rule.id, &hex);
+    sh_log_event(SH_LOG_WARN, "revocation_rule_added", "rule_id", hex.s);
+    return sh_req_reply(r, 201, sh_admin_rule_json(&rule));
+}
+
+static void collect_rule(void *ctx, const sh_rule_rec *rule)
+{
+    json_array_append_new(ctx, sh_admin_rule_json(rule));
+}
+
+static sh_status revocations_list(sh_req *r)
+{
+    json_t *arr = json_array();
+    sh_status rc;
+
+    if (arr == NULL)
+        return SH_ERR_NOMEM;
+    rc = sh_store_rules_since(sh_api_app(r)->store, 0, collect_rule, arr);
+    if (rc != SH_OK) {
+        json_decref(arr);
+        return rc;
+    }
+    return sh_req_reply(r, 200, json_pack("{s:o}", "rules", arr));
+}
+
+const struct sh_route sh_admin_routes[] = {
+    {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, 0, 0},
+    {"POST", "/admin/v1/revocations", revocations_create, SH_AUTH_ADMIN,
+     SH_ROUTE_BODY | SH_ROUTE_WRITE, 0},
+    {"GET", "/admin/v1/revocations", revocations_list, SH_AUTH_ADMIN, 0, 0},
+};
+
+const size_t sh_admin_routes_count = sizeof(sh_admin_routes) / sizeof(sh_admin_routes[0]);

@@ -1,0 +1,40 @@
+/*
+ * api.h - handlers of the public API (one file per area under src/api) and
+ * the small JSON helpers they share.
+ */
+#ifndef SH_API_H
+#define SH_API_H
+
+#include <jansson.h>
+
+#include "api/app.h"
+#include "http/request.h"
+
+/* Field length limits (bytes) for request bodies. */
+#define SH_FIELD_EMAIL_MAX 1024
+/* Passwords: the policy (10..256 characters) decides, so that an overlong
+ * one is a weak_password, not a malformed request. */
+#define SH_FIELD_PASSWORD_MAX SH_BODY_LIMIT_DEFAULT
+#define SH_FIELD_NAME_MAX 512
+#define SH_FIELD_TOKEN_MAX 256
+
+static inline sh_app *sh_api_app(sh_req *r) { return (sh_app *)r->app; }
+
+/* JSON string of a time in RFC 3339 (UTC, seconds). */
+json_t *sh_api_time(int64_t us);
+/* JSON string of an id in hex. */
+json_t *sh_api_id(const sh_id *id);
+
+sh_status sh_api_healthz(sh_req *r);
+sh_status sh_api_accounts_create(sh_req *r);
+sh_status sh_api_sessions_create(sh_req *r);
+sh_status sh_api_sessions_refresh(sh_req *r);
+sh_status sh_api_sessions_list(sh_req *r);
+sh_status sh_api_sessions_delete(sh_req *r);
+sh_status sh_api_sessions_delete_others(sh_req *r);
+sh_status sh_api_logout(sh_req *r);
+sh_status sh_api_me_get(sh_req *r);
+sh_status sh_api_me_patch(sh_req *r);
+sh_status sh_api_me_password(sh_req *r);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * app.c - start-up, the revocation poller, signal handling and shut-down.
+ *
+ * Shut-down order matters: stop accepting, let the workers finish the jobs
+ * they hold (they resume their connections), give in-flight requests a grace
+ * period, stop the daemons, then close the store. Nothing acknowledged is
+ * lost because every acknowledged write was committed before its answer.
+ */
+#include "api/app.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "auth/sessions.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/hash.h"
+#include "crypto/password.h"
+#include "crypto/token.h"
+
+#define POLL_INTERVAL_US 250000
+#define SHUTDOWN_GRACE_MS 2000
+#define ADMIN_TOKEN_KEY "admin_token_hash"
+#define ADMIN_DOMAIN "admin"
+
+static sh_status make_data_dir(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        sh_log_event(SH_LOG_ERROR, "data_dir_create_failed", NULL, NULL);
+        return SH_ERR_IO;
+    }
+    if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
+        sh_log_event(SH_LOG_WARN, "data_dir_mode_too_open", NULL, NULL);
+    return SH_OK;
+}
+
+sh_status sh_app_open(sh_app *app, const sh_config *cfg)
+{
+    char path[SH_CONFIG_PATH_MAX + 32];
+    sh_status rc;
+    int created = 0;
+
+    memset(app, 0, sizeof(*app));
+    app->cfg = *cfg;
+    if (sodium_init() < 0)
+        return SH_ERR_INTERNAL;
+    if ((rc = make_data_dir(cfg->data_dir)) != SH_OK)
+        return rc;
+    if (sh_config_path(cfg, "master.key", path, sizeof(path)) != 0)
+        return SH_ERR_IO;
+    if ((rc = sh_keyring_open(path, &app->kr, &created)) != SH_OK) {
+        sh_log_event(SH_LOG_ERROR, "master_key_unavailable", NULL, NULL);
+        return rc;
+    }
+    if (created)
+        sh_log_event(SH_LOG_INFO, "master_key_created", NULL, NULL);
+    if (sh_config_path(cfg, "safehouse.db", path, sizeof(path)) != 0)
+        return SH_ERR_IO;
+    if ((rc = sh_store_open_sqlite(path, &app->store)) != SH_OK)
+        return rc;
+    app->rev = sh_revocation_new();
+    if (app->rev == NULL)
+        return SH_ERR_NOMEM;
+    if ((rc = sh_revocation_sync(app->store, app->rev)) != SH_OK)
+        return rc;
+    app->auth.store = app->store;
+    app->auth.kr = app->kr;
+    app->auth.rev = app->rev;
+    app->auth.access_ttl_us = cfg->access_ttl_s * SH_USEC;
+    return SH_OK;
+}
+
+void sh_app_close(sh_app *app)
+{
+    sh_store_close(app->store);
+    sh_revocation_free(app->rev);
+    sh_keyring_free(app->kr);
+    memset(app, 0, sizeof(*app));
+}
+
+/* ---- admin token ---------------------------------------------------------- */
+
+sh_status sh_app_admin_token_new(sh_app *app, char *out, size_t cap)
+{
+    uint8_t secret[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
+    char text[SH_TOKEN_MAX];
+    sh_status rc;
+
+    sh_token_opaque_new(SH_TOKEN_ADMIN, secret, text);
+    sh_hash_secret(app->kr, ADMIN_DOMAIN, secret, sizeof(secret), hash);
+    sodium_memzero(secret, sizeof(secret));
+    rc = sh_store_meta_put(app->store, ADMIN_TOKEN_KEY, hash, sizeof(hash));
+    if (rc == SH_OK)
+        snprintf(out, cap, "%s", text);
+    sodium_memzero(text, sizeof(text));
+    return rc;
+}
+
+int sh_app_admin_token_exists(sh_app *app)
+{
+    uint8_t hash[SH_HASH_LEN];
+    size_t len = 0;
+
+    return sh_store_meta_get(app->store, ADMIN_TOKEN_KEY, hash, sizeof(hash), &len) == SH_OK;
+}
+
+sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len)
+{
+    uint8_t secret[SH_TOKEN_SECRET_LEN], want[SH_HASH_LEN], got[SH_HASH_LEN];
+    size_t n = 0;
+    sh_status rc;
+
+    if (sh_token_opaque_parse(SH_TOKEN_ADMIN, text, len, secret) != SH_OK)
+        return SH_ERR_INVALID_TOKEN;
+    sh_hash_secret(app->kr, ADMIN_DOMAIN, secret, sizeof(secret), got);
+    sodium_memzero(secret, sizeof(secret));
+    rc = sh_store_meta_get(app->store, ADMIN_TOKEN_KEY, want, sizeof(want), &n);
+    if (rc != SH_OK)
+        return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
+    if (n != SH_HASH_LEN || crypto_verify_32(want, got) != 0)
+        return SH_ERR_INVALID_TOKEN;
+    return SH_OK;
+}
+
+/* ---- serving -------------------------------------------------------------- */
+
+static sh_status authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
+{
+    sh_app *app = arg;
+
+    if (r->bearer == NULL)
+        return SH_ERR_UNAUTHENTICATED;
+    switch (kind) {
+    case SH_AUTH_USER:
+        return sh_session_authenticate(&app->auth, r->bearer, r->bearer_len, &r->principal);
+    case SH_AUTH_ADMIN:
+        return sh_app_admin_token_check(app, r->bearer, r->bearer_len);
+    default:
+        return SH_OK;
+    }
+}
+
+static void *poll_rules(void *arg)
+{
+    sh_app *app = arg;
+
+    while (!app->stopping) {
+        usleep(POLL_INTERVAL_US);
+        if (sh_revocation_sync(app->store, app->rev) != SH_OK)
+            sh_log_event(SH_LOG_WARN, "revocation_sync_failed", NULL, NULL);
+    }
+    return NULL;
+}
+
+static sh_status start_listeners(sh_app *app)
+{
+    struct sh_listener_cfg api = {
+        .name = "api",
+        .listen = app->cfg.listen,
+        .routes = sh_api_routes,
+        .nroutes = sh_api_routes_count,
+        .app = app,
+        .authenticate = authenticate,
+        .threads = app->cfg.threads,
+        .hash_pool = app->hash_pool,
+        .write_pool = app->write_pool,
+    };
+    struct sh_listener_cfg admin = api;
+    sh_status rc;
+
+    admin.name = "admin";
+    admin.listen = app->cfg.admin_listen;
+    admin.routes = sh_admin_routes;
+    admin.nroutes = sh_admin_routes_count;
+    admin.threads = 1;
+    if ((rc = sh_server_start(&api, &app->api)) != SH_OK)
+        return rc;
+    return sh_server_start(&admin, &app->admin);
+}
+
+static void print_first_admin_token(sh_app *app)
+{
+    char token[SH_TOKEN_MAX];
+
+    if (sh_app_admin_token_exists(app))
+        return;
+    if (sh_app_admin_token_new(app, token, sizeof(token)) != SH_OK) {
+        sh_log_event(SH_LOG_ERROR, "admin_token_create_failed", NULL, NULL);
+        return;
+    }
+    /* stdout, once: the log (stderr) never carries secrets */
+    printf("admin token: %s\n", token);
+    fflush(stdout);
+    sodium_memzero(token, sizeof(token));
+    sh_log_event(SH_LOG_INFO, "admin_token_created", NULL, NULL);
+}
+
+static int wait_for_signal(void)
+{
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigwait(&set, &sig);
+    return sig;
+}
+
+int sh_app_serve(sh_app *app)
+{
+    sigset_t set;
+    int code = 1;
+
+    /* Block the stop signals in every thread; the main thread waits for them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sh_password_set_cost(app->cfg.argon2_ops, app->cfg.argon2_mem_kib);
+    if (app->cfg.argon2_ops < 2 || app->cfg.argon2_mem_kib < 19 * 1024)
+        sh_log_event(SH_LOG_WARN, "argon2_cost_below_owasp", NULL, NULL);
+    if (sh_password_init() != SH_OK)
+        goto out;
+    if (sh_workpool_new(app->cfg.hash_workers, app->cfg.hash_queue, &app->hash_pool) != SH_OK ||
+        sh_workpool_new(app->cfg.write_workers, app->cfg.write_queue, &app->write_pool) != SH_OK)
+        goto out;
+    print_first_admin_token(app);
+    if (pthread_create(&app->poller, NULL, poll_rules, app) != 0)
+        goto out;
+    app->poller_started = 1;
+    if (start_listeners(app) != SH_OK)
+        goto out;
+    sh_log_event(SH_LOG_INFO, "listening", "listen", app->cfg.listen);
+    sh_log_event(SH_LOG_INFO, "admin_listening", "listen", app->cfg.admin_listen);
+    wait_for_signal();
+    sh_log_event(SH_LOG_INFO, "shutting_down", NULL, NULL);
+    code = 0;
+out:
+    if (app->api)
+        sh_server_quiesce(app->api);
+    if (app->admin)
+        sh_server_quiesce(app->admin);
+    /* Workers finish the jobs they hold and resume those connections; new
+     * blocking requests on open connections get 429 from here on. */
+    sh_workpool_stop(app->hash_pool);
+    sh_workpool_stop(app->write_pool);
+    sh_server_stop(app->api, SHUTDOWN_GRACE_MS);
+    sh_server_stop(app->admin, 0);
+    app->api = app->admin = NULL;
+    sh_workpool_free(app->hash_pool);
+    sh_workpool_free(app->write_pool);
+    app->hash_pool = app->write_pool = NULL;
+    app->stopping = 1;
+    if (app->poller_started)
+        pthread_join(app->poller, NULL);
+    if (code == 0)
+        sh_log_event(SH_LOG_INFO, "stopped", NULL, NULL);
+    return code;
+}

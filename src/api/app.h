@@ -1,0 +1,55 @@
+/*
+ * app.h - the composition root: opens the data dir (key file, store),
+ * builds the domain context, and runs the public and admin listeners.
+ * Also used by the admin CLI, which opens the same data dir without
+ * listening.
+ */
+#ifndef SH_APP_H
+#define SH_APP_H
+
+#include <pthread.h>
+
+#include "auth/auth.h"
+#include "core/config.h"
+#include "core/workpool.h"
+#include "http/server.h"
+
+typedef struct sh_app {
+    sh_config cfg;
+    sh_keyring *kr;
+    sh_store *store;
+    sh_revocation *rev;
+    sh_auth auth;
+    sh_workpool *hash_pool;
+    sh_workpool *write_pool;
+    sh_server *api;
+    sh_server *admin;
+    pthread_t poller;
+    int poller_started;
+    volatile int stopping;
+} sh_app;
+
+/* Opens the data dir: creates it (0700), the master key (0600) and the
+ * database on first use; loads revocation rules. *first_start is set when
+ * the database had no admin token yet. */
+sh_status sh_app_open(sh_app *app, const sh_config *cfg);
+/* Closes everything sh_app_open and sh_app_serve opened. */
+void sh_app_close(sh_app *app);
+/* Runs `safehouse serve` until SIGTERM/SIGINT. Returns a process exit code. */
+int sh_app_serve(sh_app *app);
+
+/* Admin token: makes a new one, stores its hash (replacing any old one) and
+ * writes the text into out. */
+sh_status sh_app_admin_token_new(sh_app *app, char *out, size_t cap);
+/* 1 if an admin token exists. */
+int sh_app_admin_token_exists(sh_app *app);
+/* Checks a presented admin token. */
+sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len);
+
+/* Route tables (api/routes.c, admin/admin_routes.c). */
+extern const struct sh_route sh_api_routes[];
+extern const size_t sh_api_routes_count;
+extern const struct sh_route sh_admin_routes[];
+extern const size_t sh_admin_routes_count;
+
+#endif

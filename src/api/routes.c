@@ -1,0 +1,26 @@
+/*
+ * routes.c - the public API, as data. Who may call what is decided here:
+ * the auth column, and whether a route blocks (HASH: Argon2id; WRITE: a
+ * durable commit) and so runs off the event threads.
+ */
+#include "api/api.h"
+
+#define B SH_ROUTE_BODY
+#define H SH_ROUTE_HASH
+#define W SH_ROUTE_WRITE
+
+const struct sh_route sh_api_routes[] = {
+    {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, 0, 0},
+    {"POST", "/v1/accounts", sh_api_accounts_create, SH_AUTH_NONE, B | H, 0},
+    {"POST", "/v1/sessions", sh_api_sessions_create, SH_AUTH_NONE, B | H, 0},
+    {"POST", "/v1/sessions/refresh", sh_api_sessions_refresh, SH_AUTH_NONE, B | W, 0},
+    {"GET", "/v1/sessions", sh_api_sessions_list, SH_AUTH_USER, 0, 0},
+    {"DELETE", "/v1/sessions", sh_api_sessions_delete_others, SH_AUTH_USER, W, 0},
+    {"DELETE", "/v1/sessions/{id}", sh_api_sessions_delete, SH_AUTH_USER, W, 0},
+    {"POST", "/v1/logout", sh_api_logout, SH_AUTH_USER, W, 0},
+    {"GET", "/v1/me", sh_api_me_get, SH_AUTH_USER, 0, 0},
+    {"PATCH", "/v1/me", sh_api_me_patch, SH_AUTH_USER, B | W, 0},
+    {"POST", "/v1/me/password", sh_api_me_password, SH_AUTH_USER, B | H, 0},
+};
+
+const size_t sh_api_routes_count = sizeof(sh_api_routes) / sizeof(sh_api_routes[0]);

@@ -1,0 +1,202 @@
+/*
+ * accounts.c - accounts. Every personal value goes through sh_seal with
+ * (table, column, user id) as additional data before it reaches the store,
+ * and comes back through sh_open; nothing here writes SQL.
+ */
+#include "auth/accounts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "auth/credentials.h"
+#include "auth/sessions.h"
+#include "auth/user_key.h"
+#include "core/clock.h"
+#include "crypto/hash.h"
+#include "crypto/password.h"
+#include "crypto/seal.h"
+
+void sh_account_view_clear(sh_account_view *v)
+{
+    free(v->email);
+    free(v->display_name);
+    memset(v, 0, sizeof(*v));
+}
+
+static sh_status seal_user_fields(const sh_datakey *key, sh_user_rec *u, const char *email,
+                                  const char *name)
+{
+    sh_status rc = sh_seal(key, "users", "email", &u->id, email, strlen(email), &u->email_ct,
+                           &u->email_ct_len);
+
+    if (rc == SH_OK && name != NULL)
+        rc =
+            sh_seal(key, "users", "name", &u->id, name, strlen(name), &u->name_ct, &u->name_ct_len);
+    return rc;
+}
+
+sh_status sh_account_create(const sh_auth *a, const char *email, const char *password,
+                            size_t password_len, const char *display_name, sh_account_view *out)
+{
+    char norm[SH_EMAIL_MAX + 1];
+    uint8_t wrapped[SH_WRAPPED_KEY_LEN];
+    sh_datakey key;
+    sh_user_rec u;
+    sh_status rc;
+
+    memset(&u, 0, sizeof(u));
+    memset(&key, 0, sizeof(key));
+    if ((rc = sh_email_normalize(email, norm, sizeof(norm))) != SH_OK)
+        return rc;
+    if ((rc = sh_password_policy_check(password, password_len)) != SH_OK)
+        return rc;
+    if (display_name != NULL && !sh_display_name_valid(display_name))
+        return SH_ERR_INVALID_REQUEST;
+    sh_id_random(&u.id);
+    sh_hash_blind_index(a->kr, norm, u.email_idx);
+    if ((rc = sh_password_hash(password, password_len, u.password_hash)) != SH_OK)
+        goto out;
+    sh_datakey_new(a->kr, &u.id, &key, wrapped);
+    u.wrapped_key = wrapped;
+    u.wrapped_key_len = sizeof(wrapped);
+    if ((rc = seal_user_fields(&key, &u, norm, display_name)) != SH_OK)
+        goto out;
+    u.created_at = u.updated_at = sh_clock_now_us();
+    rc = sh_store_user_insert(a->store, &u);
+    if (rc == SH_ERR_CONFLICT)
+        rc = SH_ERR_EMAIL_TAKEN;
+    if (rc != SH_OK)
+        goto out;
+    memset(out, 0, sizeof(*out));
+    out->id = u.id;
+    out->created_at = u.created_at;
+    out->email = strdup(norm);
+    out->display_name = display_name ? strdup(display_name) : NULL;
+    if (out->email == NULL || (display_name != NULL && out->display_name == NULL)) {
+        sh_account_view_clear(out);
+        rc = SH_ERR_NOMEM;
+    }
+out:
+    u.wrapped_key = NULL; /* stack buffer, not owned by the record */
+    sh_user_rec_clear(&u);
+    sh_datakey_wipe(&key);
+    sodium_memzero(norm, sizeof(norm));
+    return rc;
+}
+
+sh_status sh_account_create_hashed(const sh_auth *a, const char *email, const char *pw_hash,
+                                   const char *display_name, sh_user_rec *out)
+{
+    char norm[SH_EMAIL_MAX + 1];
+    uint8_t wrapped[SH_WRAPPED_KEY_LEN];
+    sh_datakey key;
+    sh_status rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = sh_email_normalize(email, norm, sizeof(norm))) != SH_OK)
+        return rc;
+    sh_id_random(&out->id);
+    sh_hash_blind_index(a->kr, norm, out->email_idx);
+    snprintf(out->password_hash, sizeof(out->password_hash), "%s", pw_hash);
+    sh_datakey_new(a->kr, &out->id, &key, wrapped);
+    out->wrapped_key = malloc(sizeof(wrapped));
+    if (out->wrapped_key == NULL) {
+        rc = SH_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(out->wrapped_key, wrapped, sizeof(wrapped));
+    out->wrapped_key_len = sizeof(wrapped);
+    if ((rc = seal_user_fields(&key, out, norm, display_name)) != SH_OK)
+        goto out;
+    out->created_at = out->updated_at = sh_clock_now_us();
+    rc = sh_store_user_insert(a->store, out);
+    if (rc == SH_ERR_CONFLICT)
+        rc = SH_ERR_EMAIL_TAKEN;
+out:
+    if (rc != SH_OK)
+        sh_user_rec_clear(out);
+    sh_datakey_wipe(&key);
+    return rc;
+}
+
+sh_status sh_account_get(const sh_auth *a, const sh_id *user, sh_account_view *out)
+{
+    sh_user_rec u;
+    sh_datakey key;
+    sh_status rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = sh_store_user_get(a->store, user, &u)) != SH_OK)
+        return rc;
+    if ((rc = sh_user_key_open(a, &u, &key)) != SH_OK)
+        goto out;
+    rc = sh_open(&key, "users", "email", &u.id, u.email_ct, u.email_ct_len, &out->email, NULL);
+    if (rc == SH_OK && u.name_ct != NULL)
+        rc = sh_open(&key, "users", "name", &u.id, u.name_ct, u.name_ct_len, &out->display_name,
+                     NULL);
+    out->id = u.id;
+    out->created_at = u.created_at;
+    if (rc != SH_OK)
+        sh_account_view_clear(out);
+    sh_datakey_wipe(&key);
+out:
+    sh_user_rec_clear(&u);
+    return rc;
+}
+
+sh_status sh_account_set_display_name(const sh_auth *a, const sh_id *user, const char *name)
+{
+    sh_user_rec u;
+    sh_datakey key;
+    uint8_t *ct = NULL;
+    size_t ct_len = 0;
+    sh_status rc;
+
+    if (name != NULL && !sh_display_name_valid(name))
+        return SH_ERR_INVALID_REQUEST;
+    if ((rc = sh_store_user_get(a->store, user, &u)) != SH_OK)
+        return rc;
+    if ((rc = sh_user_key_open(a, &u, &key)) != SH_OK)
+        goto out;
+    if (name != NULL)
+        rc = sh_seal(&key, "users", "name", &u.id, name, strlen(name), &ct, &ct_len);
+    if (rc == SH_OK)
+        rc = sh_store_user_set_name(a->store, user, ct, ct_len, sh_clock_now_us());
+    sh_datakey_wipe(&key);
+    free(ct);
+out:
+    sh_user_rec_clear(&u);
+    return rc;
+}
+
+sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p, const char *current,
+                                     size_t current_len, const char *next, size_t next_len)
+{
+    char hash[SH_PASSWORD_HASH_MAX];
+    sh_user_rec u;
+    sh_status rc, end;
+
+    if ((rc = sh_store_user_get(a->store, &p->user, &u)) != SH_OK)
+        return rc;
+    if ((rc = sh_password_verify(u.password_hash, current, current_len)) != SH_OK)
+        goto out;
+    if ((rc = sh_password_policy_check(next, next_len)) != SH_OK)
+        goto out;
+    if ((rc = sh_password_hash(next, next_len, hash)) != SH_OK)
+        goto out;
+    /* the new hash and the end of every other session commit together */
+    if ((rc = sh_store_batch_begin(a->store)) != SH_OK)
+        goto out;
+    rc = sh_store_user_set_password(a->store, &p->user, hash, sh_clock_now_us());
+    if (rc == SH_OK)
+        rc = sh_session_end_others(a, p);
+    end = sh_store_batch_end(a->store, rc == SH_OK);
+    if (rc == SH_OK)
+        rc = end;
+out:
+    sh_user_rec_clear(&u);
+    return rc;
+}

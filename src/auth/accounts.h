@@ -1,0 +1,44 @@
+/*
+ * accounts.h - creating and reading accounts, changing the display name and
+ * the password. E-mail and display name are sealed under the user's own data
+ * key; the e-mail is found again through its keyed blind index.
+ */
+#ifndef SH_ACCOUNTS_H
+#define SH_ACCOUNTS_H
+
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "core/status.h"
+
+/* An account as the API shows it. Strings are malloc'd and owned by the
+ * view; release with sh_account_view_clear. */
+typedef struct sh_account_view {
+    sh_id id;
+    char *email;
+    char *display_name; /* may be NULL */
+    int64_t created_at;
+} sh_account_view;
+
+void sh_account_view_clear(sh_account_view *v);
+
+/* Creates an account. display_name may be NULL. Errors: SH_ERR_INVALID_EMAIL,
+ * SH_ERR_WEAK_PASSWORD, SH_ERR_EMAIL_TAKEN, SH_ERR_INVALID_REQUEST. Slow: runs
+ * Argon2id. */
+sh_status sh_account_create(const sh_auth *a, const char *email, const char *password,
+                            size_t password_len, const char *display_name, sh_account_view *out);
+/* Creates an account from an e-mail and an already computed password hash
+ * (bulk seeding). Fills *out (borrowed fields: none; caller frees with
+ * sh_user_rec_clear) with the stored record. */
+sh_status sh_account_create_hashed(const sh_auth *a, const char *email, const char *pw_hash,
+                                   const char *display_name, sh_user_rec *out);
+/* Reads and opens a user's account. SH_ERR_NOT_FOUND if gone. */
+sh_status sh_account_get(const sh_auth *a, const sh_id *user, sh_account_view *out);
+/* Sets (or, with NULL, clears) the display name. */
+sh_status sh_account_set_display_name(const sh_auth *a, const sh_id *user, const char *name);
+/* Changes the password after checking the current one, then ends every other
+ * session of the user. Slow: runs Argon2id twice. */
+sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p, const char *current,
+                                     size_t current_len, const char *next, size_t next_len);
+
+#endif

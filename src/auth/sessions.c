@@ -1,0 +1,338 @@
+/*
+ * sessions.c - login, refresh rotation, authentication, session listing and
+ * ending.
+ *
+ * Validity of a session is decided in one place, session_alive(): the row
+ * is not marked revoked and no revocation rule covers its creation time.
+ * Access tokens carry that same creation time, so a rule kills a session's
+ * refresh token and its access tokens together.
+ */
+#include "auth/sessions.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "auth/credentials.h"
+#include "auth/token_class.h"
+#include "auth/user_key.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/hash.h"
+#include "crypto/password.h"
+#include "crypto/seal.h"
+
+/* A refresh token unused for this long is dead (idle timeout). */
+#define REFRESH_IDLE_US (60LL * 24 * 3600 * SH_USEC)
+#define REFRESH_DOMAIN "refresh"
+
+static void mint_access(const sh_auth *a, const sh_session_rec *s, int64_t now, sh_token_pair *out)
+{
+    sh_access_claims c;
+
+    memset(&c, 0, sizeof(c));
+    c.token_class = (uint8_t)s->token_class;
+    c.session = s->id;
+    c.principal = s->user_id;
+    c.issued_at = s->created_at;
+    c.expires_at = now + a->access_ttl_us;
+    sh_token_access_encode(a->kr, &c, out->access);
+    out->session = s->id;
+    out->expires_in_s = a->access_ttl_us / SH_USEC;
+}
+
+static void new_refresh(const sh_auth *a, char text[SH_TOKEN_MAX], uint8_t hash[SH_HASH_LEN])
+{
+    uint8_t secret[SH_TOKEN_SECRET_LEN];
+
+    sh_token_opaque_new(SH_TOKEN_REFRESH, secret, text);
+    sh_hash_secret(a->kr, REFRESH_DOMAIN, secret, sizeof(secret), hash);
+    sodium_memzero(secret, sizeof(secret));
+}
+
+static int session_alive(const sh_auth *a, const sh_session_rec *s)
+{
+    return s->revoked_at == 0 &&
+           sh_revocation_allows(a->rev, s->token_class, &s->user_id, &s->id, s->created_at);
+}
+
+/* Marks a session ended and adds a session rule so that its access tokens
+ * are refused at once; both in one transaction, so a crash cannot leave a
+ * dead refresh token with live access tokens. A session already marked
+ * ended is left alone (no second rule for a replayed token). */
+static sh_status end_session(const sh_auth *a, const sh_id *session)
+{
+    sh_id_hex hex;
+    int64_t now = sh_clock_now_us();
+    sh_status rc, end;
+
+    if ((rc = sh_store_batch_begin(a->store)) != SH_OK)
+        return rc;
+    rc = sh_store_session_revoke(a->store, session, now);
+    sh_id_to_hex(session, &hex);
+    if (rc == SH_OK)
+        rc = sh_revocation_add(a->store, a->rev, SH_RULE_SESSION, hex.s, now, NULL);
+    end = sh_store_batch_end(a->store, rc == SH_OK);
+    if (rc == SH_ERR_NOT_FOUND)
+        return SH_OK; /* already ended */
+    if (rc == SH_OK)
+        rc = end;
+    if (rc == SH_OK)
+        sh_log_event(SH_LOG_INFO, "session_ended", "session_id", hex.s);
+    return rc;
+}
+
+static sh_status find_user(const sh_auth *a, const char *email, sh_user_rec *u)
+{
+    char norm[SH_EMAIL_MAX + 1];
+    uint8_t idx[SH_HASH_LEN];
+    sh_status rc;
+
+    if (sh_email_normalize(email, norm, sizeof(norm)) != SH_OK)
+        return SH_ERR_NOT_FOUND;
+    sh_hash_blind_index(a->kr, norm, idx);
+    sodium_memzero(norm, sizeof(norm));
+    rc = sh_store_user_get_by_email(a->store, idx, u);
+    return rc;
+}
+
+static void maybe_rehash(const sh_auth *a, const sh_user_rec *u, const char *pw, size_t len)
+{
+    char hash[SH_PASSWORD_HASH_MAX];
+    sh_id_hex hex;
+
+    if (!sh_password_needs_rehash(u->password_hash))
+        return;
+    if (sh_password_hash(pw, len, hash) != SH_OK)
+        return;
+    if (sh_store_user_set_password(a->store, &u->id, hash, sh_clock_now_us()) == SH_OK) {
+        sh_id_to_hex(&u->id, &hex);
+        sh_log_event(SH_LOG_INFO, "password_rehashed", "user_id", hex.s);
+    }
+}
+
+sh_status sh_session_open(const sh_auth *a, const sh_user_rec *u, int token_class,
+                          const char *device_name, sh_token_pair *out)
+{
+    uint8_t refresh_hash[SH_HASH_LEN];
+    sh_session_rec s;
+    sh_datakey key;
+    sh_status rc;
+
+    memset(&s, 0, sizeof(s));
+    sh_id_random(&s.id);
+    s.user_id = u->id;
+    s.token_class = token_class;
+    s.created_at = s.last_used_at = sh_clock_now_us();
+    if (device_name != NULL) {
+        if ((rc = sh_user_key_open(a, u, &key)) != SH_OK)
+            return rc;
+        rc = sh_seal(&key, "sessions", "device_name", &s.id, device_name, strlen(device_name),
+                     &s.device_name_ct, &s.device_name_ct_len);
+        sh_datakey_wipe(&key);
+        if (rc != SH_OK)
+            return rc;
+    }
+    new_refresh(a, out->refresh, refresh_hash);
+    rc = sh_store_session_insert(a->store, &s, refresh_hash);
+    if (rc == SH_OK)
+        mint_access(a, &s, s.created_at, out);
+    sh_session_rec_clear(&s);
+    return rc;
+}
+
+sh_status sh_session_login(const sh_auth *a, const char *email, const char *password,
+                           size_t password_len, int token_class, const char *device_name,
+                           sh_token_pair *out)
+{
+    sh_user_rec u;
+    sh_status rc;
+    sh_id_hex hex;
+
+    if (token_class <= SH_CLASS_NONE || token_class >= SH_CLASS__COUNT)
+        return SH_ERR_INVALID_REQUEST;
+    if (device_name != NULL && !sh_display_name_valid(device_name))
+        return SH_ERR_INVALID_REQUEST;
+    rc = find_user(a, email, &u);
+    if (rc == SH_ERR_NOT_FOUND) {
+        sh_password_burn(password, password_len);
+        return SH_ERR_INVALID_CREDENTIALS;
+    }
+    if (rc != SH_OK)
+        return rc;
+    if ((rc = sh_password_verify(u.password_hash, password, password_len)) != SH_OK)
+        goto out;
+    maybe_rehash(a, &u, password, password_len);
+    rc = sh_session_open(a, &u, token_class, device_name, out);
+    if (rc == SH_OK) {
+        sh_id_to_hex(&out->session, &hex);
+        sh_log_event(SH_LOG_INFO, "session_created", "session_id", hex.s);
+    }
+out:
+    sh_user_rec_clear(&u);
+    return rc;
+}
+
+sh_status sh_session_refresh(const sh_auth *a, const char *refresh, size_t len, sh_token_pair *out)
+{
+    uint8_t secret[SH_TOKEN_SECRET_LEN], old_hash[SH_HASH_LEN], new_hash[SH_HASH_LEN];
+    sh_session_rec s;
+    sh_id session_id;
+    int rotated = 0;
+    int64_t now = sh_clock_now_us();
+    sh_status rc;
+
+    if (sh_token_opaque_parse(SH_TOKEN_REFRESH, refresh, len, secret) != SH_OK)
+        return SH_ERR_INVALID_TOKEN;
+    sh_hash_secret(a->kr, REFRESH_DOMAIN, secret, sizeof(secret), old_hash);
+    sodium_memzero(secret, sizeof(secret));
+    rc = sh_store_refresh_find(a->store, old_hash, &session_id, &rotated);
+    if (rc != SH_OK)
+        return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
+    if (rotated) {
+        /* A rotated token came back: someone holds a copy. End the family. */
+        sh_id_hex hex;
+        sh_id_to_hex(&session_id, &hex);
+        sh_log_event(SH_LOG_WARN, "refresh_token_reuse", "session_id", hex.s);
+        rc = end_session(a, &session_id);
+        return rc == SH_OK ? SH_ERR_INVALID_TOKEN : rc;
+    }
+    if ((rc = sh_store_session_get(a->store, &session_id, &s)) != SH_OK)
+        return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
+    if (!session_alive(a, &s) || now - s.last_used_at > REFRESH_IDLE_US) {
+        rc = SH_ERR_INVALID_TOKEN;
+        goto out;
+    }
+    new_refresh(a, out->refresh, new_hash);
+    rc = sh_store_refresh_rotate(a->store, old_hash, new_hash, &session_id, now);
+    if (rc == SH_ERR_CONFLICT) {
+        (void)end_session(a, &session_id); /* lost a race with a copy */
+        rc = SH_ERR_INVALID_TOKEN;
+    }
+    if (rc == SH_OK)
+        mint_access(a, &s, now, out);
+out:
+    sh_session_rec_clear(&s);
+    return rc;
+}
+
+sh_status sh_session_authenticate(const sh_auth *a, const char *bearer, size_t len,
+                                  sh_principal *out)
+{
+    sh_access_claims c;
+
+    if (sh_token_access_verify(a->kr, bearer, len, sh_clock_now_us(), &c) != SH_OK)
+        return SH_ERR_INVALID_TOKEN;
+    if (c.token_class <= SH_CLASS_NONE || c.token_class >= SH_CLASS__COUNT)
+        return SH_ERR_INVALID_TOKEN;
+    if (!sh_revocation_allows(a->rev, c.token_class, &c.principal, &c.session, c.issued_at))
+        return SH_ERR_INVALID_TOKEN;
+    out->user = c.principal;
+    out->session = c.session;
+    out->token_class = c.token_class;
+    out->issued_at = c.issued_at;
+    return SH_OK;
+}
+
+struct list_ctx {
+    const sh_auth *a;
+    const sh_principal *p;
+    sh_session_list *out;
+    const sh_datakey *key;
+    sh_status rc;
+};
+
+static void list_one(void *arg, const sh_session_rec *s)
+{
+    struct list_ctx *ctx = arg;
+    sh_session_list *l = ctx->out;
+    sh_session_view *v;
+
+    if (ctx->rc != SH_OK || !session_alive(ctx->a, s))
+        return;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        sh_session_view *items = realloc(l->items, cap * sizeof(*items));
+        if (items == NULL) {
+            ctx->rc = SH_ERR_NOMEM;
+            return;
+        }
+        l->items = items;
+        l->cap = cap;
+    }
+    v = &l->items[l->count];
+    memset(v, 0, sizeof(*v));
+    v->id = s->id;
+    v->token_class = s->token_class;
+    v->created_at = s->created_at;
+    v->last_used_at = s->last_used_at;
+    v->current = sh_id_equal(&s->id, &ctx->p->session);
+    if (s->device_name_ct != NULL &&
+        sh_open(ctx->key, "sessions", "device_name", &s->id, s->device_name_ct,
+                s->device_name_ct_len, &v->device_name, NULL) != SH_OK) {
+        ctx->rc = SH_ERR_INTERNAL;
+        return;
+    }
+    l->count++;
+}
+
+sh_status sh_session_list_live(const sh_auth *a, const sh_principal *p, sh_session_list *out)
+{
+    struct list_ctx ctx = {a, p, out, NULL, SH_OK};
+    sh_user_rec u;
+    sh_datakey key;
+    sh_status rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = sh_store_user_get(a->store, &p->user, &u)) != SH_OK)
+        return rc;
+    rc = sh_user_key_open(a, &u, &key);
+    sh_user_rec_clear(&u);
+    if (rc != SH_OK)
+        return rc;
+    ctx.key = &key;
+    rc = sh_store_session_list(a->store, &p->user, list_one, &ctx);
+    if (rc == SH_OK)
+        rc = ctx.rc;
+    sh_datakey_wipe(&key);
+    if (rc != SH_OK)
+        sh_session_list_clear(out);
+    return rc;
+}
+
+void sh_session_list_clear(sh_session_list *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        free(l->items[i].device_name);
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+sh_status sh_session_end(const sh_auth *a, const sh_principal *p, const sh_id *session)
+{
+    sh_session_rec s;
+    sh_status rc = sh_store_session_get(a->store, session, &s);
+    int mine;
+
+    if (rc != SH_OK)
+        return rc;
+    mine = sh_id_equal(&s.user_id, &p->user) && session_alive(a, &s);
+    sh_session_rec_clear(&s);
+    if (!mine)
+        return SH_ERR_NOT_FOUND; /* another user's session does not exist for you */
+    return end_session(a, session);
+}
+
+sh_status sh_session_end_others(const sh_auth *a, const sh_principal *p)
+{
+    sh_session_list l = {0};
+    sh_status rc = sh_session_list_live(a, p, &l);
+
+    for (size_t i = 0; rc == SH_OK && i < l.count; i++) {
+        if (!l.items[i].current)
+            rc = end_session(a, &l.items[i].id);
+    }
+    sh_session_list_clear(&l);
+    return rc;
+}

@@ -1,0 +1,67 @@
+/*
+ * sessions.h - app sessions: login, refresh-token rotation, listing and
+ * ending sessions, and turning a bearer token into a principal.
+ *
+ * A session is a token family: one row, one current refresh token (its keyed
+ * hash), and short-lived access tokens that carry the session's creation
+ * time. Authenticating a request never touches the store: MAC, expiry and
+ * the in-memory revocation index decide. Ending a session marks its row and
+ * adds a session rule, so its access tokens die at once, not at expiry.
+ */
+#ifndef SH_SESSIONS_H
+#define SH_SESSIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "core/status.h"
+#include "crypto/token.h"
+
+typedef struct sh_token_pair {
+    char access[SH_TOKEN_MAX];
+    char refresh[SH_TOKEN_MAX];
+    sh_id session;
+    int64_t expires_in_s;
+} sh_token_pair;
+
+typedef struct sh_session_view {
+    sh_id id;
+    int token_class;
+    char *device_name; /* malloc'd, may be NULL */
+    int64_t created_at;
+    int64_t last_used_at;
+    int current;
+} sh_session_view;
+
+typedef struct sh_session_list {
+    sh_session_view *items;
+    size_t count;
+    size_t cap;
+} sh_session_list;
+
+/* Logs in with e-mail and password. Same SH_ERR_INVALID_CREDENTIALS, in
+ * about the same time, for an unknown e-mail and a wrong password. Re-hashes
+ * a password stored with older Argon2id parameters. Slow. Wipes nothing the
+ * caller owns; out receives the tokens. */
+sh_status sh_session_login(const sh_auth *a, const char *email, const char *password,
+                           size_t password_len, int token_class, const char *device_name,
+                           sh_token_pair *out);
+/* Opens a session for an already authenticated user record (login, seed). */
+sh_status sh_session_open(const sh_auth *a, const sh_user_rec *u, int token_class,
+                          const char *device_name, sh_token_pair *out);
+/* Rotates a refresh token. A token that was already rotated ends its whole
+ * session and returns SH_ERR_INVALID_TOKEN. */
+sh_status sh_session_refresh(const sh_auth *a, const char *refresh, size_t len, sh_token_pair *out);
+/* Verifies a bearer access token without the store. */
+sh_status sh_session_authenticate(const sh_auth *a, const char *bearer, size_t len,
+                                  sh_principal *out);
+/* Lists the caller's live sessions; release with sh_session_list_clear. */
+sh_status sh_session_list_live(const sh_auth *a, const sh_principal *p, sh_session_list *out);
+void sh_session_list_clear(sh_session_list *l);
+/* Ends one of the caller's sessions; SH_ERR_NOT_FOUND if it is not theirs. */
+sh_status sh_session_end(const sh_auth *a, const sh_principal *p, const sh_id *session);
+/* Ends every live session of the caller's user except the caller's own. */
+sh_status sh_session_end_others(const sh_auth *a, const sh_principal *p);
+
+#endif

@@ -1,0 +1,154 @@
+/* config.c - defaults, environment and command-line flags for serve. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void set_str(char *dst, size_t cap, const char *src) { snprintf(dst, cap, "%s", src); }
+
+static unsigned online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : (n > 16 ? 16 : (unsigned)n);
+}
+
+void sh_config_init(sh_config *c)
+{
+    const char *v;
+
+    memset(c, 0, sizeof(*c));
+    set_str(c->data_dir, sizeof(c->data_dir), "var");
+    set_str(c->listen, sizeof(c->listen), "127.0.0.1:8080");
+    set_str(c->admin_listen, sizeof(c->admin_listen), "127.0.0.1:8081");
+    c->threads = online_cores();
+    c->hash_workers = online_cores();
+    c->hash_queue = 64;
+    c->write_workers = 4;
+    c->write_queue = 4096;
+    c->access_ttl_s = 900;
+    c->argon2_ops = 2;
+    c->argon2_mem_kib = 19 * 1024;
+    c->access_log = 1;
+    if ((v = getenv("SAFEHOUSE_DATA_DIR")) != NULL && *v)
+        set_str(c->data_dir, sizeof(c->data_dir), v);
+    if ((v = getenv("SAFEHOUSE_LISTEN")) != NULL && *v)
+        set_str(c->listen, sizeof(c->listen), v);
+    if ((v = getenv("SAFEHOUSE_ADMIN_LISTEN")) != NULL && *v)
+        set_str(c->admin_listen, sizeof(c->admin_listen), v);
+}
+
+/* Parses an unsigned number within [lo, hi]; -1 if not one. */
+static int parse_num(const char *flag, const char *text, unsigned long long lo,
+                     unsigned long long hi, unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || text[0] == '\0' || text[0] == '-' || v < lo || v > hi) {
+        fprintf(stderr, "safehouse: %s needs a number from %llu to %llu\n", flag, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+enum {
+    OPT_DATA_DIR = 1000,
+    OPT_LISTEN,
+    OPT_ADMIN_LISTEN,
+    OPT_THREADS,
+    OPT_ACCESS_TTL,
+    OPT_ARGON_OPS,
+    OPT_ARGON_MEM,
+    OPT_NO_ACCESS_LOG,
+    OPT_DEBUG,
+    OPT_HASH_QUEUE,
+};
+
+static const struct option serve_opts[] = {
+    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"admin-listen", required_argument, NULL, OPT_ADMIN_LISTEN},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"access-ttl", required_argument, NULL, OPT_ACCESS_TTL},
+    {"argon2-ops", required_argument, NULL, OPT_ARGON_OPS},
+    {"argon2-mem-kib", required_argument, NULL, OPT_ARGON_MEM},
+    {"hash-queue", required_argument, NULL, OPT_HASH_QUEUE},
+    {"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
+    {"debug", no_argument, NULL, OPT_DEBUG},
+    {NULL, 0, NULL, 0},
+};
+
+int sh_config_parse_serve(sh_config *c, int argc, char **argv)
+{
+    unsigned long long v;
+    int opt;
+
+    optind = 1;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, "", serve_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_DATA_DIR:
+            set_str(c->data_dir, sizeof(c->data_dir), optarg);
+            break;
+        case OPT_LISTEN:
+            set_str(c->listen, sizeof(c->listen), optarg);
+            break;
+        case OPT_ADMIN_LISTEN:
+            set_str(c->admin_listen, sizeof(c->admin_listen), optarg);
+            break;
+        case OPT_THREADS:
+            if (parse_num("--threads", optarg, 1, 64, &v))
+                return -1;
+            c->threads = (unsigned)v;
+            break;
+        case OPT_ACCESS_TTL:
+            if (parse_num("--access-ttl", optarg, 1, 86400, &v))
+                return -1;
+            c->access_ttl_s = (int64_t)v;
+            break;
+        case OPT_ARGON_OPS:
+            if (parse_num("--argon2-ops", optarg, 1, 16, &v))
+                return -1;
+            c->argon2_ops = v;
+            break;
+        case OPT_ARGON_MEM:
+            if (parse_num("--argon2-mem-kib", optarg, 8192, 4 * 1024 * 1024, &v))
+                return -1;
+            c->argon2_mem_kib = (size_t)v;
+            break;
+        case OPT_HASH_QUEUE:
+            if (parse_num("--hash-queue", optarg, 1, 100000, &v))
+                return -1;
+            c->hash_queue = (unsigned)v;
+            break;
+        case OPT_NO_ACCESS_LOG:
+            c->access_log = 0;
+            break;
+        case OPT_DEBUG:
+            c->log_debug = 1;
+            break;
+        default:
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "safehouse: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+int sh_config_path(const sh_config *c, const char *file, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s", c->data_dir, file);
+
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * config.h - settings of `safehouse serve`, from defaults, then environment
+ * (SAFEHOUSE_DATA_DIR, SAFEHOUSE_LISTEN, SAFEHOUSE_ADMIN_LISTEN), then flags.
+ */
+#ifndef SH_CONFIG_H
+#define SH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SH_CONFIG_PATH_MAX 512
+#define SH_CONFIG_ADDR_MAX 128
+
+typedef struct sh_config {
+    char data_dir[SH_CONFIG_PATH_MAX];
+    char listen[SH_CONFIG_ADDR_MAX];
+    char admin_listen[SH_CONFIG_ADDR_MAX];
+    unsigned threads;      /* HTTP event threads; default: online cores */
+    unsigned hash_workers; /* Argon2id workers; default: online cores */
+    unsigned hash_queue;   /* waiting logins before 429 */
+    unsigned write_workers;
+    unsigned write_queue;
+    int64_t access_ttl_s;
+    unsigned long long argon2_ops;
+    size_t argon2_mem_kib;
+    int access_log;
+    int log_debug;
+} sh_config;
+
+/* Fills defaults, then applies the environment. */
+void sh_config_init(sh_config *c);
+/* Applies `serve` flags. Returns 0, or -1 after printing why on stderr. */
+int sh_config_parse_serve(sh_config *c, int argc, char **argv);
+/* Joins the data dir and a file name into out; -1 if it does not fit. */
+int sh_config_path(const sh_config *c, const char *file, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * status.h - the one status type of safehouse.
+ *
+ * Every layer (crypto, store, domain, http) returns an sh_status. The HTTP
+ * layer maps a status to an HTTP code and a stable problem+json `code` in
+ * exactly one place (status.c), so a new error is added here and nowhere
+ * else. SH_OK is 0 so `if (rc)` reads as "if failed".
+ */
+#ifndef SH_STATUS_H
+#define SH_STATUS_H
+
+typedef enum sh_status {
+    SH_OK = 0,
+    SH_PENDING, /* work handed to another thread; answer later */
+    SH_ERR_NOMEM,
+    SH_ERR_INTERNAL,
+    SH_ERR_IO,
+    SH_ERR_STORE,           /* database failure */
+    SH_ERR_BUSY,            /* a bounded queue is full; retry later */
+    SH_ERR_INVALID_JSON,    /* body is not valid JSON / UTF-8 */
+    SH_ERR_INVALID_REQUEST, /* JSON is valid but fields are missing/wrong */
+    SH_ERR_UNSUPPORTED_MEDIA,
+    SH_ERR_TOO_LARGE,
+    SH_ERR_INVALID_EMAIL,
+    SH_ERR_WEAK_PASSWORD,
+    SH_ERR_EMAIL_TAKEN,
+    SH_ERR_INVALID_CREDENTIALS,
+    SH_ERR_UNAUTHENTICATED, /* no credentials presented */
+    SH_ERR_INVALID_TOKEN,   /* garbled, forged, expired or revoked */
+    SH_ERR_FORBIDDEN,
+    SH_ERR_NOT_FOUND, /* resource unknown, or not the caller's */
+    SH_ERR_NO_ROUTE,  /* path unknown */
+    SH_ERR_METHOD,    /* path known, method not */
+    SH_ERR_CONFLICT,  /* generic unique-constraint conflict */
+    SH_ERR__COUNT
+} sh_status;
+
+/* HTTP status code for a status (200 for SH_OK). */
+int sh_status_http(sh_status st);
+/* Stable machine-readable code for problem+json ("invalid_token", ...). */
+const char *sh_status_code(sh_status st);
+/* Short human title for problem+json. */
+const char *sh_status_title(sh_status st);
+
+#endif

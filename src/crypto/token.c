@@ -1,0 +1,173 @@
+/*
+ * token.c - token codec. Access token payload (big-endian):
+ *   version(1) key_id(1) class(1) reserved(1) session(16) principal(16)
+ *   issued_at(8) expires_at(8)                                   = 52 bytes
+ * then MAC(32) = keyed BLAKE2b over prefix and payload, then CRC-32(4).
+ */
+#include "crypto/token.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define PREFIX_LEN 6
+#define PAYLOAD_LEN 52
+#define MAC_LEN 32
+#define CRC_LEN 4
+#define ACCESS_BIN_LEN (PAYLOAD_LEN + MAC_LEN + CRC_LEN)
+#define OPAQUE_BIN_LEN (SH_TOKEN_SECRET_LEN + CRC_LEN)
+#define ACCESS_VERSION 1
+#define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
+
+/* CRC-32 (IEEE), table-driven: it runs on every authenticated request. */
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
+{
+    pthread_once(&crc_once, crc_init);
+    crc = ~crc;
+    while (n--)
+        crc = crc_table[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
+    return ~crc;
+}
+
+static uint32_t checksum(const char *prefix, const uint8_t *bin, size_t n)
+{
+    return crc32_update(crc32_update(0, (const uint8_t *)prefix, PREFIX_LEN), bin, n);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_i64(uint8_t *p, int64_t v)
+{
+    put_u32(p, (uint32_t)((uint64_t)v >> 32));
+    put_u32(p + 4, (uint32_t)v);
+}
+
+static int64_t get_i64(const uint8_t *p)
+{
+    return (int64_t)((uint64_t)get_u32(p) << 32 | get_u32(p + 4));
+}
+
+static void encode(const char *prefix, const uint8_t *bin, size_t n, char out[SH_TOKEN_MAX])
+{
+    memcpy(out, prefix, PREFIX_LEN);
+    sodium_bin2base64(out + PREFIX_LEN, SH_TOKEN_MAX - PREFIX_LEN, bin, n, B64);
+}
+
+/* Decodes text into exactly `want` bytes and checks prefix and CRC. */
+static int decode(const char *prefix, const char *text, size_t len, uint8_t *bin, size_t want)
+{
+    size_t n = 0;
+    const char *end = NULL;
+
+    if (len <= PREFIX_LEN || len >= SH_TOKEN_MAX || strncmp(text, prefix, PREFIX_LEN) != 0)
+        return -1;
+    if (sodium_base642bin(bin, want, text + PREFIX_LEN, len - PREFIX_LEN, NULL, &n, &end, B64) !=
+            0 ||
+        n != want || end != text + len)
+        return -1;
+    if (get_u32(bin + want - CRC_LEN) != checksum(prefix, bin, want - CRC_LEN))
+        return -1;
+    return 0;
+}
+
+static void mac(const sh_keyring *kr, const uint8_t *payload, uint8_t out[MAC_LEN])
+{
+    crypto_generichash_state st;
+
+    crypto_generichash_init(&st, sh_keyring_key(kr, SH_KEY_TOKEN_MAC), SH_KEY_LEN, MAC_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)SH_TOKEN_ACCESS, PREFIX_LEN);
+    crypto_generichash_update(&st, payload, PAYLOAD_LEN);
+    crypto_generichash_final(&st, out, MAC_LEN);
+}
+
+void sh_token_access_encode(const sh_keyring *kr, const sh_access_claims *c, char out[SH_TOKEN_MAX])
+{
+    uint8_t bin[ACCESS_BIN_LEN] = {0};
+
+    bin[0] = ACCESS_VERSION;
+    bin[1] = SH_KEY_TOKEN_MAC_VERSION;
+    bin[2] = c->token_class;
+    memcpy(bin + 4, c->session.b, SH_ID_LEN);
+    memcpy(bin + 20, c->principal.b, SH_ID_LEN);
+    put_i64(bin + 36, c->issued_at);
+    put_i64(bin + 44, c->expires_at);
+    mac(kr, bin, bin + PAYLOAD_LEN);
+    put_u32(bin + PAYLOAD_LEN + MAC_LEN, checksum(SH_TOKEN_ACCESS, bin, PAYLOAD_LEN + MAC_LEN));
+    encode(SH_TOKEN_ACCESS, bin, sizeof(bin), out);
+}
+
+sh_status sh_token_access_verify(const sh_keyring *kr, const char *text, size_t len, int64_t now_us,
+                                 sh_access_claims *c)
+{
+    uint8_t bin[ACCESS_BIN_LEN];
+    uint8_t want[MAC_LEN];
+
+    if (decode(SH_TOKEN_ACCESS, text, len, bin, sizeof(bin)) != 0)
+        return SH_ERR_INVALID_TOKEN;
+    if (bin[0] != ACCESS_VERSION || bin[1] != SH_KEY_TOKEN_MAC_VERSION)
+        return SH_ERR_INVALID_TOKEN;
+    mac(kr, bin, want);
+    if (crypto_verify_32(want, bin + PAYLOAD_LEN) != 0)
+        return SH_ERR_INVALID_TOKEN;
+    c->version = bin[0];
+    c->key_id = bin[1];
+    c->token_class = bin[2];
+    memcpy(c->session.b, bin + 4, SH_ID_LEN);
+    memcpy(c->principal.b, bin + 20, SH_ID_LEN);
+    c->issued_at = get_i64(bin + 36);
+    c->expires_at = get_i64(bin + 44);
+    if (c->expires_at <= now_us)
+        return SH_ERR_INVALID_TOKEN;
+    return SH_OK;
+}
+
+void sh_token_opaque_new(const char *prefix, uint8_t secret[SH_TOKEN_SECRET_LEN],
+                         char out[SH_TOKEN_MAX])
+{
+    uint8_t bin[OPAQUE_BIN_LEN];
+
+    randombytes_buf(bin, SH_TOKEN_SECRET_LEN);
+    put_u32(bin + SH_TOKEN_SECRET_LEN, checksum(prefix, bin, SH_TOKEN_SECRET_LEN));
+    memcpy(secret, bin, SH_TOKEN_SECRET_LEN);
+    encode(prefix, bin, sizeof(bin), out);
+    sodium_memzero(bin, sizeof(bin));
+}
+
+sh_status sh_token_opaque_parse(const char *prefix, const char *text, size_t len,
+                                uint8_t secret[SH_TOKEN_SECRET_LEN])
+{
+    uint8_t bin[OPAQUE_BIN_LEN];
+    sh_status rc = SH_ERR_INVALID_TOKEN;
+
+    if (decode(prefix, text, len, bin, sizeof(bin)) == 0) {
+        memcpy(secret, bin, SH_TOKEN_SECRET_LEN);
+        rc = SH_OK;
+    }
+    sodium_memzero(bin, sizeof(bin));
+    return rc;
+}

@@ -1,0 +1,64 @@
+/*
+ * token.h - the text form of every token safehouse hands out.
+ *
+ * All tokens are `sh_<kind>_<base64url>`; the last 4 decoded bytes are a
+ * CRC-32 of the prefix and the rest, so secret scanners (and we) can tell a
+ * well-formed token from a typo without any key.
+ *
+ * Two families:
+ * - self-contained access tokens (sh_at_): a payload and its keyed
+ *   BLAKE2b MAC. Verifying one needs the MAC key and nothing else: no
+ *   database round trip. Revocation is checked separately against the
+ *   in-memory rule index.
+ * - opaque tokens (sh_rt_, sh_ad_, ...): 256 random bits; the server keeps
+ *   only their keyed hash.
+ */
+#ifndef SH_TOKEN_H
+#define SH_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/id.h"
+#include "core/status.h"
+#include "crypto/keyring.h"
+
+#define SH_TOKEN_SECRET_LEN 32
+#define SH_TOKEN_MAX 160 /* longest text form, with NUL */
+
+/* Prefixes. */
+#define SH_TOKEN_ACCESS "sh_at_"
+#define SH_TOKEN_REFRESH "sh_rt_"
+#define SH_TOKEN_ADMIN "sh_ad_"
+
+/* What an access token asserts; all times in microseconds. */
+typedef struct sh_access_claims {
+    uint8_t version;
+    uint8_t key_id;
+    uint8_t token_class; /* enum sh_class */
+    sh_id session;
+    sh_id principal;
+    int64_t issued_at; /* when the session (token family) was created */
+    int64_t expires_at;
+} sh_access_claims;
+
+/* Encodes and MACs claims into text (NUL-terminated, < SH_TOKEN_MAX). */
+void sh_token_access_encode(const sh_keyring *kr, const sh_access_claims *c,
+                            char out[SH_TOKEN_MAX]);
+/* Parses and verifies an access token of `len` bytes (not NUL-terminated
+ * necessarily). Checks format, checksum, key id, MAC and expiry against
+ * now_us. Returns SH_OK or SH_ERR_INVALID_TOKEN with no hint why. */
+__attribute__((warn_unused_result)) sh_status sh_token_access_verify(const sh_keyring *kr,
+                                                                     const char *text, size_t len,
+                                                                     int64_t now_us,
+                                                                     sh_access_claims *c);
+
+/* Makes a random opaque token with `prefix`; secret receives its 32 bytes. */
+void sh_token_opaque_new(const char *prefix, uint8_t secret[SH_TOKEN_SECRET_LEN],
+                         char out[SH_TOKEN_MAX]);
+/* Parses an opaque token with `prefix` (format and checksum only). */
+__attribute__((warn_unused_result)) sh_status
+sh_token_opaque_parse(const char *prefix, const char *text, size_t len,
+                      uint8_t secret[SH_TOKEN_SECRET_LEN]);
+
+#endif

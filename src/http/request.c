@@ -1,0 +1,77 @@
+/* request.c - reply helpers and strict readers for JSON body fields. */
+#include "http/request.h"
+
+#include <stdio.h>
+#include <string.h>
+
+sh_status sh_req_reply(sh_req *r, int status, json_t *body)
+{
+    json_decref(r->reply);
+    r->reply = body;
+    r->status = status;
+    return SH_OK;
+}
+
+sh_status sh_req_fail(sh_req *r, sh_status st, const char *detail)
+{
+    snprintf(r->detail, sizeof(r->detail), "%s", detail ? detail : "");
+    return st;
+}
+
+static sh_status bad_field(sh_req *r, const char *field, const char *what)
+{
+    snprintf(r->detail, sizeof(r->detail), "field '%s' %s", field, what);
+    return SH_ERR_INVALID_REQUEST;
+}
+
+static sh_status read_string(sh_req *r, const char *field, size_t max_bytes, json_t *v,
+                             const char **out, size_t *len)
+{
+    if (!json_is_string(v))
+        return bad_field(r, field, "must be a string");
+    if (json_string_length(v) > max_bytes)
+        return bad_field(r, field, "is too long");
+    *out = json_string_value(v);
+    if (len != NULL)
+        *len = json_string_length(v);
+    return SH_OK;
+}
+
+sh_status sh_req_string(sh_req *r, const char *field, size_t max_bytes, const char **out,
+                        size_t *len)
+{
+    json_t *v = r->body ? json_object_get(r->body, field) : NULL;
+
+    if (v == NULL)
+        return bad_field(r, field, "is required");
+    return read_string(r, field, max_bytes, v, out, len);
+}
+
+sh_status sh_req_string_opt(sh_req *r, const char *field, size_t max_bytes, const char **out)
+{
+    json_t *v = r->body ? json_object_get(r->body, field) : NULL;
+
+    *out = NULL;
+    if (v == NULL)
+        return SH_OK;
+    return read_string(r, field, max_bytes, v, out, NULL);
+}
+
+sh_status sh_req_string_nullable(sh_req *r, const char *field, size_t max_bytes, const char **out,
+                                 int *present)
+{
+    json_t *v = r->body ? json_object_get(r->body, field) : NULL;
+
+    *out = NULL;
+    *present = v != NULL;
+    if (v == NULL || json_is_null(v))
+        return SH_OK;
+    return read_string(r, field, max_bytes, v, out, NULL);
+}
+
+sh_status sh_req_param_id(sh_req *r, int i, sh_id *out)
+{
+    if (i < 0 || i >= SH_PATH_PARAMS_MAX || sh_id_from_hex(r->params[i], out) != 0)
+        return sh_req_fail(r, SH_ERR_NOT_FOUND, "no such resource");
+    return SH_OK;
+}

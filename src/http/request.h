@@ -1,0 +1,91 @@
+/*
+ * request.h - one HTTP request as handlers see it, and the route table type.
+ *
+ * Routes are data (STYLE habit 7): method, path pattern, handler, who may
+ * call it, flags and body limit sit in one table per listener, so what each
+ * route may do is reviewed in one place.
+ *
+ * A request owns everything hanging off it (body, parsed JSON, response
+ * JSON); the server frees it all in one place when the request ends.
+ */
+#ifndef SH_REQUEST_H
+#define SH_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "auth/auth.h"
+#include "core/status.h"
+
+#define SH_BODY_LIMIT_DEFAULT (64 * 1024)
+#define SH_PATH_MAX 512
+#define SH_PATH_PARAMS_MAX 2
+#define SH_PATH_PARAM_LEN 64
+#define SH_DETAIL_MAX 160
+#define SH_REQ_ID_LEN 16
+
+typedef struct sh_req sh_req;
+typedef sh_status (*sh_handler)(sh_req *r);
+
+enum sh_auth_kind {
+    SH_AUTH_NONE,  /* anyone */
+    SH_AUTH_USER,  /* app access token */
+    SH_AUTH_ADMIN, /* admin token, admin listener only */
+};
+
+enum sh_route_flags {
+    SH_ROUTE_BODY = 1 << 0,  /* needs a JSON object body */
+    SH_ROUTE_HASH = 1 << 1,  /* runs Argon2id: handled in the hash pool */
+    SH_ROUTE_WRITE = 1 << 2, /* waits on a durable commit: handled in the write pool */
+};
+
+struct sh_route {
+    const char *method;
+    const char *pattern; /* "/v1/sessions/{id}": {x} matches one segment */
+    sh_handler handler;
+    enum sh_auth_kind auth;
+    unsigned flags;
+    size_t body_limit; /* 0 = SH_BODY_LIMIT_DEFAULT */
+};
+
+struct sh_req {
+    void *app; /* the listener's context */
+    const struct sh_route *route;
+    const char *method;
+    char params[SH_PATH_PARAMS_MAX][SH_PATH_PARAM_LEN + 1];
+    const char *bearer; /* Authorization bearer token, or NULL */
+    size_t bearer_len;
+    json_t *body;           /* parsed JSON object, for SH_ROUTE_BODY */
+    sh_principal principal; /* valid when authenticated */
+    int authenticated;
+    char req_id[SH_REQ_ID_LEN + 1];
+
+    /* response, set by the handler */
+    int status;                 /* 200, 201, 204 ... */
+    json_t *reply;              /* owned; NULL for no body */
+    char detail[SH_DETAIL_MAX]; /* problem detail on error, may be "" */
+    int retry_after;            /* seconds, for 429 */
+};
+
+/* Sets a JSON reply (takes ownership of body) and status. Returns SH_OK. */
+sh_status sh_req_reply(sh_req *r, int status, json_t *body);
+/* Sets an error detail (a fixed, value-free text) and returns st. */
+sh_status sh_req_fail(sh_req *r, sh_status st, const char *detail);
+
+/* Body field readers. Each returns SH_OK or SH_ERR_INVALID_REQUEST with a
+ * detail naming the field. Strings point into r->body (valid for the
+ * request). max_bytes bounds the UTF-8 length. */
+sh_status sh_req_string(sh_req *r, const char *field, size_t max_bytes, const char **out,
+                        size_t *len);
+/* Like sh_req_string but absent -> *out NULL, SH_OK. */
+sh_status sh_req_string_opt(sh_req *r, const char *field, size_t max_bytes, const char **out);
+/* Absent -> *present 0; null -> *out NULL; string -> *out. */
+sh_status sh_req_string_nullable(sh_req *r, const char *field, size_t max_bytes, const char **out,
+                                 int *present);
+/* Path parameter {name} number i as a 128-bit id; SH_ERR_NOT_FOUND if it is
+ * not one (an id that cannot exist is an unknown resource). */
+sh_status sh_req_param_id(sh_req *r, int i, sh_id *out);
+
+#endif

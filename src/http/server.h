@@ -1,0 +1,54 @@
+/*
+ * server.h - an HTTP listener on libmicrohttpd.
+ *
+ * One single-threaded epoll daemon per core, all bound to the same port with
+ * SO_REUSEPORT so the kernel spreads connections evenly (measured better than
+ * MHD's thread pool, which sometimes leaves a thread idle). A response is
+ * queued on the second call of the access handler, never the first: answering
+ * on the first makes libmicrohttpd 0.9.75 close the connection.
+ *
+ * Routes that block are run in a worker pool: SH_ROUTE_HASH (Argon2id) in the
+ * hash pool, SH_ROUTE_WRITE (a synchronous commit) in the write pool. The
+ * connection is suspended, the handler runs on a worker, and the connection
+ * is resumed to send the answer. The event threads never run Argon2id nor
+ * wait for fsync; two pools, so a login flood cannot starve other writes.
+ */
+#ifndef SH_SERVER_H
+#define SH_SERVER_H
+
+#include <stddef.h>
+
+#include "core/workpool.h"
+#include "http/request.h"
+
+typedef struct sh_server sh_server;
+
+/* Decides whether r->bearer may call a route of this kind; fills
+ * r->principal. Returns SH_OK, SH_ERR_UNAUTHENTICATED or
+ * SH_ERR_INVALID_TOKEN. Called on an event thread: must not block. */
+typedef sh_status (*sh_authenticate_fn)(void *app, enum sh_auth_kind kind, sh_req *r);
+
+struct sh_listener_cfg {
+    const char *name;   /* "api", "admin": for logs */
+    const char *listen; /* "127.0.0.1:8080" or "[::1]:8080" */
+    const struct sh_route *routes;
+    size_t nroutes;
+    void *app;
+    sh_authenticate_fn authenticate;
+    unsigned threads;        /* daemons sharing the port (>= 1) */
+    sh_workpool *hash_pool;  /* for SH_ROUTE_HASH routes */
+    sh_workpool *write_pool; /* for SH_ROUTE_WRITE routes */
+};
+
+/* Binds and starts the listener. Returns SH_ERR_IO if the address cannot be
+ * parsed or bound. */
+sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out);
+/* Stops accepting new connections; in-flight requests go on. */
+void sh_server_quiesce(sh_server *s);
+/* Waits (up to grace_ms) for open connections to finish, then stops the
+ * daemons and frees the server. */
+void sh_server_stop(sh_server *s, unsigned grace_ms);
+/* Parses "host:port" / "[v6]:port" into a sockaddr; 0 on success. */
+int sh_server_parse_addr(const char *text, void *sockaddr_storage, size_t *len);
+
+#endif
