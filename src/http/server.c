@@ -427,6 +427,23 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     sh_log_event(SH_LOG_DEBUG, "http_library_message", NULL, NULL);
 }
 
+/* SO_REUSEPORT would also let a second safehouse (same user) bind the port
+ * and silently take half the traffic. A plain bind first fails with
+ * EADDRINUSE if anyone holds the address. */
+static int address_free(const struct sockaddr_storage *addr, size_t len)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1, ok;
+
+    if (fd < 0)
+        return 0;
+    /* SO_REUSEADDR only skips TIME_WAIT leftovers, not live listeners */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    ok = bind(fd, (const struct sockaddr *)addr, (socklen_t)len) == 0;
+    close(fd);
+    return ok;
+}
+
 sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
 {
     struct sockaddr_storage addr;
@@ -436,6 +453,10 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
 
     if (sh_server_parse_addr(cfg->listen, &addr, &addr_len) != 0) {
         sh_log_event(SH_LOG_ERROR, "listen_address_invalid", "listener", cfg->name);
+        return SH_ERR_IO;
+    }
+    if (!address_free(&addr, addr_len)) {
+        sh_log_event(SH_LOG_ERROR, "listen_address_in_use", "listener", cfg->name);
         return SH_ERR_IO;
     }
     if (addr.ss_family == AF_INET6)

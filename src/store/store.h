@@ -100,8 +100,18 @@ struct sh_store_ops {
     sh_status (*batch_end)(sh_store *st, int ok);
 };
 
+/* Per-domain operation tables, each defined in its own header
+ * (store/store_<domain>.h) so domains grow without one giant interface.
+ * A backend sets every pointer it implements. */
+struct sh_store_device_ops;
+struct sh_store_mfa_ops;
+struct sh_store_oauth_ops;
+
 struct sh_store {
-    const struct sh_store_ops *ops;
+    const struct sh_store_ops *ops;            /* accounts, sessions, rules */
+    const struct sh_store_device_ops *devices; /* store_devices.h */
+    const struct sh_store_mfa_ops *mfa;        /* store_mfa.h: 2FA, mail, limits */
+    const struct sh_store_oauth_ops *oauth;    /* store_oauth.h */
 };
 
 /* Opens the embedded SQLite store at path, creating and migrating it. */

@@ -115,6 +115,8 @@ def assert_problem(resp, status, code):
     assert isinstance(body.get("title"), str) and body["title"], describe(resp)
     if "detail" in body:
         assert isinstance(body["detail"], str), describe(resp)
+    assert "no-store" in resp.headers.get("Cache-Control", ""), \
+        "problem response without Cache-Control: no-store: " + describe(resp)
     rid = resp.headers.get("X-Request-Id")
     assert rid, "no X-Request-Id: " + describe(resp)
     assert body.get("request_id") == rid, "request_id != X-Request-Id: " + describe(resp)

@@ -116,6 +116,20 @@ def test_password_length_boundaries_accepted(server):
     assert server.login(u.email, pw256)["access_token"].startswith("sh_at_")
 
 
+def test_password_length_counts_characters_not_bytes(server):
+    # 9 characters but 18 bytes: too short
+    assert_problem(server.create_account_raw(new_email(), "ä" * 9), 400, "weak_password")
+    # 200 characters but 600 bytes: fine
+    pw = "€" * 190 + uuid.uuid4().hex[:10]
+    u = server.create_account(password=pw)
+    server.login(u.email, pw)
+
+
+def test_overlong_email_refused(server):
+    assert_problem(server.create_account_raw("a" * 1000 + "@example.com", new_password()), 400, "invalid_email")
+    assert_problem(server.create_account_raw("a@" + "b" * 300 + ".com", new_password()), 400, "invalid_email")
+
+
 def test_unicode_password_works(server):
     pw = "Pässwörd-ñ-日本語-" + uuid.uuid4().hex[:6]
     u = server.create_account(password=pw)

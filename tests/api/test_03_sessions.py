@@ -41,6 +41,26 @@ def test_invalid_credentials_same_for_unknown_email_and_wrong_password(server):
     assert r_wrong.headers.get("WWW-Authenticate") == r_unknown.headers.get("WWW-Authenticate")
 
 
+def test_login_timing_does_not_reveal_unknown_emails(server):
+    """Unknown e-mails cost a password hash too, so timing does not tell which accounts exist."""
+    import statistics
+    import time
+    u = server.create_account()
+
+    def median(email):
+        ts = []
+        for _ in range(7):
+            t = time.perf_counter()
+            r = server.login_raw(email, "Wrong-password-123")
+            ts.append(time.perf_counter() - t)
+            assert r.status_code == 401
+        return statistics.median(ts)
+
+    wrong, unknown = median(u.email), median(new_email())
+    assert unknown > 0.4 * wrong, "unknown e-mail answered in %.2f ms, wrong password in %.2f ms" % (
+        unknown * 1e3, wrong * 1e3)
+
+
 def test_login_email_case_of_local_part_matters(server):
     local = "MiXeD" + uuid.uuid4().hex[:8]
     pw = new_password()

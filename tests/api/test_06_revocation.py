@@ -164,6 +164,13 @@ def test_api_class_rule(rsrv):
     dead(rsrv, a2, wait=True)
     for s in (i1, w1, c2):
         alive(rsrv, s)
+    # a session killed by a rule is no longer live: not listed, not deletable
+    lst = expect_json(rsrv.get("/v1/sessions", token=w1["access_token"]), 200)
+    listed = [x["id"] for x in lst["sessions"]]
+    assert a1["session_id"] not in listed, "session revoked by a class rule still listed"
+    assert i1["session_id"] in listed and w1["session_id"] in listed
+    assert_problem(rsrv.req("DELETE", "/v1/sessions/" + a1["session_id"], token=w1["access_token"]),
+                   404, "not_found")
     # Android users can log in again at once
     login_again_works(rsrv, u, "android")
     login_again_works(rsrv, v, "android")
@@ -187,7 +194,9 @@ def test_api_session_rule(rsrv):
     s1, s2 = u.login("ios"), u.login("ios")
     api_rule(rsrv, {"scope": "session", "value": s1["session_id"]})
     dead(rsrv, s1, wait=True)
-    alive(rsrv, s2)
+    s2 = alive(rsrv, s2)
+    lst = expect_json(rsrv.get("/v1/sessions", token=s2["access_token"]), 200)
+    assert [x["id"] for x in lst["sessions"]] == [s2["session_id"]]
     login_again_works(rsrv, u, "ios")
 
 
@@ -208,6 +217,15 @@ def test_api_user_rule_with_not_before(rsrv):
     assert parse_rfc3339(rule["not_before"]) == cutoff
     dead(rsrv, old, wait=True)
     alive(rsrv, new)
+
+
+def test_api_rule_with_old_not_before_kills_nothing(rsrv):
+    u = rsrv.create_account()
+    s = u.login("android")
+    rule = api_rule(rsrv, {"scope": "all", "not_before": "2001-01-01T00:00:00Z"})
+    assert rule["not_before"] == "2001-01-01T00:00:00Z"
+    time.sleep(0.3)
+    alive(rsrv, s)
 
 
 def test_rules_listed(rsrv):
@@ -301,6 +319,21 @@ def test_cli_all_before_time(server_factory):
     alive(srv, new_v)
     # the rule is about when the session was created: refreshing after TIME does not save it
     dead(srv, refreshed, wait=True)
+
+
+def test_cli_rule_while_server_stopped(server_factory):
+    srv = server_factory(name="rev-offline")
+    u = srv.create_account()
+    v = srv.create_account()
+    su, sv = u.login("web"), v.login("web")
+    srv.stop_ok()
+    rule = cli_rule(srv, "--user", u.id)
+    srv.start()
+    # the rule is loaded at start-up: no delay
+    dead(srv, su)
+    alive(srv, sv)
+    assert rule["id"] in listed_rule_ids(srv)
+    login_again_works(srv, u)
 
 
 @pytest.mark.parametrize("args", [

@@ -236,3 +236,58 @@ def test_rehash_on_login_after_cost_raised(server_factory):
     assert_problem(srv.login_raw(u.email, u.password + "!"), 401, "invalid_credentials")
     # a failed login does not re-hash anything
     assert srv.stored_password(u.id) == strong
+
+
+def test_tokens_bound_to_server_keys(leak, server):
+    """A token minted by one installation (another master key) is worthless on another."""
+    u = server.new_user()
+    s = u.sessions[0]
+    srv = leak["srv"]
+    assert_problem(srv.me(s["access_token"]), 401, "invalid_token")
+    assert_problem(srv.refresh_raw(s["refresh_token"]), 401, "invalid_token")
+    assert_problem(srv.admin_req("GET", "/admin/v1/revocations", token=server.admin_token), 401, "invalid_token")
+    assert server.token_ok(s["access_token"])
+
+
+def test_moved_ciphertext_is_not_accepted(server_factory):
+    """P2: a sealed field copied to another row (or user) must not decrypt there."""
+    import sqlite3
+    srv = server_factory(name="moved-ct")
+    a = srv.create_account(display_name="NameOfA-%s" % h())
+    b = srv.create_account(display_name="NameOfB-%s" % h())
+    dev1 = "DevOne-%s" % h()
+    a1 = a.login("android", device_name=dev1)
+    a2 = a.login("ios", device_name="DevTwo-%s" % h())
+    b1 = b.login("web")
+    srv.stop_ok()
+    con = sqlite3.connect(os.path.join(srv.data_dir, "safehouse.db"))
+    try:
+        with con:
+            aid, bid = bytes.fromhex(a.id), bytes.fromhex(b.id)
+            con.execute("UPDATE users SET name_ct = (SELECT name_ct FROM users WHERE id = ?), "
+                        "email_ct = (SELECT email_ct FROM users WHERE id = ?) WHERE id = ?", (aid, aid, bid))
+            con.execute("UPDATE sessions SET device_name_ct = (SELECT device_name_ct FROM sessions WHERE id = ?) "
+                        "WHERE id = ?", (bytes.fromhex(a1["session_id"]), bytes.fromhex(a2["session_id"])))
+            assert con.total_changes == 2
+    finally:
+        con.close()
+    srv.start()
+    r = srv.me(b1["access_token"])
+    if r.status_code == 200:
+        me = r.json()
+        assert me["display_name"] != a.display_name, "A's sealed name opened as B's"
+        assert me["email"] != a.email, "A's sealed e-mail opened as B's"
+    else:
+        assert r.headers.get("Content-Type", "").startswith("application/problem+json"), r.text
+        assert r.status_code >= 500, r.text
+    r = srv.get("/v1/sessions", token=a1["access_token"])
+    if r.status_code == 200:
+        names = {x["id"]: x["device_name"] for x in r.json()["sessions"]}
+        assert names.get(a2["session_id"]) != dev1, "a device name moved to another session opened"
+        assert names.get(a1["session_id"]) == dev1
+    else:
+        assert r.status_code >= 500, r.text
+    # the untouched account is unaffected and the server is healthy
+    me = expect_json(srv.me(a1["access_token"]), 200)
+    assert me["display_name"] == a.display_name and me["email"] == a.email
+    expect_json(srv.get("/healthz"), 200)

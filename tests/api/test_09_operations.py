@@ -2,13 +2,14 @@
 
 import json
 import signal
+import subprocess
 import threading
 import time
 import uuid
 
 import requests
 
-from conftest import (HEX32, assert_problem, expect_json, expect_status, new_email,
+from conftest import (HEX32, assert_problem, expect_json, expect_status, free_port, new_email,
                       new_password, parallel)
 
 JSON = {"Content-Type": "application/json"}
@@ -265,3 +266,51 @@ def test_concurrent_signup_same_email_one_wins(server):
         if r.status_code == 409:
             assert_problem(r, 409, "email_taken")
 
+
+
+def test_listen_port_in_use_is_an_error(server, tmp_path):
+    """A second instance (other data dir) must not silently share an address already in use:
+    it would answer half of the connections from a different database."""
+    cmd = [server.bin, "serve", "--data-dir", str(tmp_path / "other"),
+           "--listen", "127.0.0.1:%d" % server.port, "--admin-listen", "127.0.0.1:%d" % free_port()]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        rc = p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGTERM)
+        p.wait(10)
+        raise AssertionError("a second server started on 127.0.0.1:%d, already used by a running "
+                             "server (SO_REUSEPORT across processes?)" % server.port)
+    assert rc != 0
+    assert p.stderr.read().strip(), "no error message"
+
+
+def test_ended_sessions_stay_ended_after_restart(server_factory):
+    """Access tokens are checked from memory: after a restart that memory must know every
+    session that was ended, however it ended."""
+    srv = server_factory(name="restart-ended")
+    u = srv.create_account()
+    keeper = u.login("web")
+    logged_out = u.login("android")
+    expect_status(srv.post("/v1/logout", token=logged_out["access_token"]), 204)
+    deleted = u.login("ios")
+    expect_status(srv.req("DELETE", "/v1/sessions/" + deleted["session_id"], token=keeper["access_token"]), 204)
+    reused = u.login("cli")
+    expect_json(srv.refresh_raw(reused["refresh_token"]), 200)
+    assert_problem(srv.refresh_raw(reused["refresh_token"]), 401, "invalid_token")
+    v = srv.create_account()
+    vcur, vother = v.login("web"), v.login("android")
+    new_pw = new_password()
+    expect_status(srv.post("/v1/me/password", token=vcur["access_token"],
+                           json={"current_password": v.password, "new_password": new_pw}), 204)
+    w = srv.create_account()
+    wcur, wother = w.login("web"), w.login("ios")
+    expect_status(srv.req("DELETE", "/v1/sessions", token=wcur["access_token"]), 204)
+    ended = [logged_out, deleted, reused, vother, wother]
+    for s in ended:
+        assert not srv.token_ok(s["access_token"])
+    srv.restart()
+    for s in ended:
+        assert_problem(srv.me(s["access_token"]), 401, "invalid_token")
+    for s in (keeper, vcur, wcur):
+        assert srv.token_ok(s["access_token"]), "live session lost its access token in a restart"
