@@ -1,12 +1,13 @@
 /*
- * server.c - the libmicrohttpd glue: request life cycle, body accumulation
- * with a limit, routing, authentication, JSON parsing, slow-route offload,
- * problem+json errors and the access log.
+ * server.c - the libmicrohttpd glue: daemons, connection suspend/resume for
+ * slow routes, and turning a rendered answer into an MHD response. Routing,
+ * authentication, body parsing, handlers and problem+json live in
+ * pipeline.c, which needs no socket.
  *
  * Life of a request (struct conn_req, owned by the connection):
- *   call 1: allocate, route, check Content-Length         -> MHD_YES
- *   call 2..n with data: append up to the route's limit   -> MHD_YES
- *   last call (no data): authenticate, parse, run handler -> queue response
+ *   call 1: allocate, sh_exchange_begin (route, Content-Length) -> MHD_YES
+ *   call 2..n with data: sh_exchange_append                      -> MHD_YES
+ *   last call (no data): sh_exchange_prepare, run the handler    -> queue
  *     (blocking routes: suspend, run on a worker, resume, and the next call
  *      queues the response)
  *   completed callback: log one line, free everything.
@@ -15,215 +16,74 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <sodium.h>
 
-#include "core/clock.h"
 #include "core/log.h"
-#include "http/router.h"
+#include "http/pipeline.h"
 
 #define MAX_DAEMONS 64
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 4096
-#define ALLOW_MAX 64
 
 enum req_state { ST_NEW, ST_RUNNING, ST_DONE };
 
 struct sh_server {
     struct sh_listener_cfg cfg;
+    sh_pipeline pl;
     struct MHD_Daemon *daemons[MAX_DAEMONS];
     unsigned ndaemons;
 };
 
+/* One request: the pipeline's exchange plus what libmicrohttpd needs. */
 struct conn_req {
-    sh_req r;
+    sh_exchange x;
     sh_server *srv;
     struct MHD_Connection *conn;
     enum req_state state;
-    sh_status err; /* set before the handler runs, or by it */
-    char allow[ALLOW_MAX];
-    char *buf; /* request body */
-    size_t len, cap, limit;
-    int64_t start_us;
 };
 
-/* ---- responses ------------------------------------------------------------ */
-
-static void add_common_headers(struct MHD_Response *resp, const struct conn_req *cr)
+static const char *lookup_header(void *ctx, const char *name)
 {
-    MHD_add_response_header(resp, "X-Request-Id", cr->r.req_id);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-}
-
-static json_t *problem_body(const struct conn_req *cr, sh_status st)
-{
-    char type[96];
-    json_t *p;
-
-    snprintf(type, sizeof(type), "urn:safehouse:problem:%s", sh_status_code(st));
-    p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", sh_status_title(st), "status",
-                  sh_status_http(st), "code", sh_status_code(st), "request_id", cr->r.req_id);
-    if (p != NULL && cr->r.detail[0] != '\0')
-        json_object_set_new(p, "detail", json_string(cr->r.detail));
-    return p;
-}
-
-static enum MHD_Result queue_json(struct conn_req *cr, int status, json_t *body, const char *ctype)
-{
-    struct MHD_Response *resp;
-    char *text = NULL;
-    size_t len = 0;
-    enum MHD_Result ret;
-
-    if (body != NULL) {
-        text = json_dumps(body, JSON_COMPACT);
-        if (text == NULL)
-            return MHD_NO;
-        len = strlen(text);
-    }
-    resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    add_common_headers(resp, cr);
-    if (body != NULL)
-        MHD_add_response_header(resp, "Content-Type", ctype);
-    ret = MHD_queue_response(cr->conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static enum MHD_Result queue_problem(struct conn_req *cr, sh_status st)
-{
-    struct MHD_Response *resp;
-    json_t *body = problem_body(cr, st);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    char num[16];
-    enum MHD_Result ret;
-
-    json_decref(body);
-    if (text == NULL)
-        return MHD_NO;
-    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    add_common_headers(resp, cr);
-    MHD_add_response_header(resp, "Content-Type", "application/problem+json");
-    if (st == SH_ERR_METHOD)
-        MHD_add_response_header(resp, "Allow", cr->allow);
-    if (sh_status_http(st) == 401)
-        MHD_add_response_header(resp, "WWW-Authenticate",
-                                st == SH_ERR_UNAUTHENTICATED ? "Bearer"
-                                                             : "Bearer error=\"invalid_token\"");
-    if (st == SH_ERR_BUSY) {
-        snprintf(num, sizeof(num), "%d", cr->r.retry_after > 0 ? cr->r.retry_after : 1);
-        MHD_add_response_header(resp, "Retry-After", num);
-    }
-    ret = MHD_queue_response(cr->conn, (unsigned)sh_status_http(st), resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
 }
 
 static enum MHD_Result respond(struct conn_req *cr)
 {
-    if (cr->err != SH_OK)
-        return queue_problem(cr, cr->err);
-    return queue_json(cr, cr->r.status ? cr->r.status : 200, cr->r.reply, "application/json");
-}
+    struct MHD_Response *resp;
+    sh_response out;
+    enum MHD_Result ret;
 
-/* ---- request processing ------------------------------------------------ */
-
-static void read_bearer(struct conn_req *cr)
-{
-    const char *h = MHD_lookup_connection_value(cr->conn, MHD_HEADER_KIND, "Authorization");
-
-    if (h == NULL)
-        return;
-    if (strncasecmp(h, "Bearer ", 7) != 0) {
-        cr->r.bearer = ""; /* present but not a bearer token */
-        return;
+    if (sh_exchange_render(&cr->x, &out) != SH_OK)
+        return MHD_NO;
+    resp = MHD_create_response_from_buffer(out.len, out.body, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        sh_response_clear(&out);
+        return MHD_NO;
     }
-    h += 7;
-    while (*h == ' ')
-        h++;
-    cr->r.bearer = h;
-    cr->r.bearer_len = strlen(h);
-    while (cr->r.bearer_len > 0 && h[cr->r.bearer_len - 1] == ' ')
-        cr->r.bearer_len--;
-}
-
-static int content_type_is_json(struct conn_req *cr)
-{
-    const char *ct = MHD_lookup_connection_value(cr->conn, MHD_HEADER_KIND, "Content-Type");
-    size_t n = strlen("application/json");
-
-    return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
-           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-static sh_status parse_body(struct conn_req *cr)
-{
-    json_error_t jerr;
-
-    if (cr->len == 0)
-        return sh_req_fail(&cr->r, SH_ERR_INVALID_JSON, "a JSON object body is required");
-    if (!content_type_is_json(cr))
-        return SH_ERR_UNSUPPORTED_MEDIA;
-    cr->r.body = json_loadb(cr->buf, cr->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (cr->r.body == NULL)
-        return sh_req_fail(&cr->r, SH_ERR_INVALID_JSON, "body is not valid UTF-8 JSON");
-    if (!json_is_object(cr->r.body))
-        return sh_req_fail(&cr->r, SH_ERR_INVALID_REQUEST, "body must be a JSON object");
-    return SH_OK;
-}
-
-static sh_status prepare(struct conn_req *cr)
-{
-    const struct sh_route *rt = cr->r.route;
-    sh_status rc;
-
-    if (rt->auth != SH_AUTH_NONE) {
-        read_bearer(cr);
-        rc = cr->srv->cfg.authenticate(cr->srv->cfg.app, rt->auth, &cr->r);
-        if (rc != SH_OK)
-            return rc;
-        cr->r.authenticated = 1;
-    }
-    if (rt->flags & SH_ROUTE_BODY)
-        return parse_body(cr);
-    return SH_OK;
-}
-
-static void run_handler(struct conn_req *cr)
-{
-    cr->err = cr->r.route->handler(&cr->r);
-    if (cr->err == SH_PENDING)
-        cr->err = SH_ERR_INTERNAL;
+    for (size_t i = 0; i < out.nheaders; i++)
+        MHD_add_response_header(resp, out.headers[i].name, out.headers[i].value);
+    ret = MHD_queue_response(cr->conn, (unsigned)out.status, resp);
+    MHD_destroy_response(resp);
+    return ret;
 }
 
 static void slow_job(void *arg)
 {
     struct conn_req *cr = arg;
 
-    run_handler(cr);
+    sh_exchange_run(&cr->x);
     cr->state = ST_DONE;
     MHD_resume_connection(cr->conn);
 }
 
 static sh_workpool *pool_for(const struct conn_req *cr)
 {
-    unsigned flags = cr->r.route->flags;
+    unsigned flags = cr->x.r.route->flags;
 
     if (flags & SH_ROUTE_HASH)
         return cr->srv->cfg.hash_pool;
@@ -236,9 +96,7 @@ static enum MHD_Result dispatch(struct conn_req *cr)
 {
     sh_workpool *pool;
 
-    if (cr->err == SH_OK)
-        cr->err = prepare(cr);
-    if (cr->err != SH_OK)
+    if (sh_exchange_prepare(&cr->x) != SH_OK)
         return respond(cr);
     pool = pool_for(cr);
     if (pool != NULL) {
@@ -246,68 +104,14 @@ static enum MHD_Result dispatch(struct conn_req *cr)
         MHD_suspend_connection(cr->conn);
         if (sh_workpool_submit(pool, slow_job, cr) == SH_OK)
             return MHD_YES;
-        cr->err = sh_req_fail(&cr->r, SH_ERR_BUSY, "server busy, retry later");
-        cr->r.retry_after = 1;
+        cr->x.err = sh_req_fail(&cr->x.r, SH_ERR_BUSY, "server busy, retry later");
+        cr->x.r.retry_after = 1;
         cr->state = ST_DONE;
         MHD_resume_connection(cr->conn);
         return MHD_YES;
     }
-    run_handler(cr);
+    sh_exchange_run(&cr->x);
     return respond(cr);
-}
-
-static struct conn_req *conn_req_new(sh_server *srv, struct MHD_Connection *conn, const char *url,
-                                     const char *method)
-{
-    struct conn_req *cr = calloc(1, sizeof(*cr));
-    uint8_t rid[SH_REQ_ID_LEN / 2];
-    const char *cl;
-
-    if (cr == NULL)
-        return NULL;
-    cr->srv = srv;
-    cr->conn = conn;
-    cr->start_us = sh_clock_now_us();
-    cr->r.app = srv->cfg.app;
-    cr->r.method = method;
-    randombytes_buf(rid, sizeof(rid));
-    sodium_bin2hex(cr->r.req_id, sizeof(cr->r.req_id), rid, sizeof(rid));
-    cr->err = sh_router_match(srv->cfg.routes, srv->cfg.nroutes, method, url, &cr->r, cr->allow,
-                              sizeof(cr->allow));
-    cr->limit = SH_BODY_LIMIT_DEFAULT;
-    if (cr->r.route != NULL && cr->r.route->body_limit != 0)
-        cr->limit = cr->r.route->body_limit;
-    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    if (cl != NULL && strtoull(cl, NULL, 10) > cr->limit)
-        cr->err = SH_ERR_TOO_LARGE;
-    return cr;
-}
-
-static void append_body(struct conn_req *cr, const char *data, size_t n)
-{
-    if (cr->err != SH_OK)
-        return; /* already failing: drain and discard */
-    if (cr->len + n > cr->limit) {
-        cr->err = SH_ERR_TOO_LARGE;
-        return;
-    }
-    if (cr->len + n > cr->cap) {
-        size_t cap = cr->cap ? cr->cap : 1024;
-        char *buf;
-        while (cap < cr->len + n)
-            cap *= 2;
-        if (cap > cr->limit)
-            cap = cr->limit;
-        buf = realloc(cr->buf, cap);
-        if (buf == NULL) {
-            cr->err = SH_ERR_NOMEM;
-            return;
-        }
-        cr->buf = buf;
-        cr->cap = cap;
-    }
-    memcpy(cr->buf + cr->len, data, n);
-    cr->len += n;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -315,15 +119,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_size, void **con_cls)
 {
     struct conn_req *cr = *con_cls;
+    sh_server *srv = cls;
 
     (void)version;
     if (cr == NULL) {
-        cr = conn_req_new(cls, conn, url, method);
+        /* first call: never answer here (see server.h) */
+        cr = calloc(1, sizeof(*cr));
+        if (cr == NULL)
+            return MHD_NO;
+        cr->srv = srv;
+        cr->conn = conn;
+        sh_exchange_begin(&cr->x, &srv->pl, method, url, lookup_header, conn);
         *con_cls = cr;
-        return cr != NULL ? MHD_YES : MHD_NO;
+        return MHD_YES;
     }
     if (*upload_size != 0) {
-        append_body(cr, upload_data, *upload_size);
+        sh_exchange_append(&cr->x, upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
@@ -338,32 +149,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct conn_req *cr = *con_cls;
-    struct sh_log_request line;
-    sh_id_hex user, session;
 
     (void)cls;
     (void)conn;
     (void)toe;
     if (cr == NULL)
         return;
-    memset(&line, 0, sizeof(line));
-    line.req_id = cr->r.req_id;
-    line.method = cr->r.method;
-    line.route = cr->r.route ? cr->r.route->pattern : "-";
-    line.status = cr->err != SH_OK ? sh_status_http(cr->err) : (cr->r.status ? cr->r.status : 200);
-    line.dur_us = sh_clock_now_us() - cr->start_us;
-    if (cr->err != SH_OK)
-        line.code = sh_status_code(cr->err);
-    if (cr->r.authenticated && cr->r.route->auth == SH_AUTH_USER) {
-        sh_id_to_hex(&cr->r.principal.user, &user);
-        sh_id_to_hex(&cr->r.principal.session, &session);
-        line.user_id = user.s;
-        line.session_id = session.s;
-    }
-    sh_log_request(&line);
-    json_decref(cr->r.body);
-    json_decref(cr->r.reply);
-    free(cr->buf);
+    sh_exchange_log(&cr->x);
+    sh_exchange_free(&cr->x);
     free(cr);
     *con_cls = NULL;
 }
@@ -465,6 +258,10 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
     if (s == NULL)
         return SH_ERR_NOMEM;
     s->cfg = *cfg;
+    s->pl.routes = cfg->routes;
+    s->pl.nroutes = cfg->nroutes;
+    s->pl.app = cfg->app;
+    s->pl.authenticate = cfg->authenticate;
     for (unsigned i = 0; i < cfg->threads && i < MAX_DAEMONS; i++) {
         s->daemons[i] = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,

@@ -19,14 +19,10 @@
 #include <stddef.h>
 
 #include "core/workpool.h"
+#include "http/pipeline.h"
 #include "http/request.h"
 
 typedef struct sh_server sh_server;
-
-/* Decides whether r->bearer may call a route of this kind; fills
- * r->principal. Returns SH_OK, SH_ERR_UNAUTHENTICATED or
- * SH_ERR_INVALID_TOKEN. Called on an event thread: must not block. */
-typedef sh_status (*sh_authenticate_fn)(void *app, enum sh_auth_kind kind, sh_req *r);
 
 struct sh_listener_cfg {
     const char *name;   /* "api", "admin": for logs */
