@@ -2,7 +2,11 @@
 #   make            release binary at build/safehouse
 #   make run        install deps, build, serve on ./var (127.0.0.1:8080)
 #   make check      install deps, sanitizer build, unit + black-box tests
-#   make bench      benchmarks (see bench/README.md)
+#   make bench      benchmarks (see docs/testing.md)
+#   make fuzz       libFuzzer drivers, FUZZ_SECONDS each (see fuzz/README.md)
+#   make fuzz-replay  seed corpora + kept regressions under ASan (part of check)
+#   make check-valgrind  unit tests + a black-box smoke under valgrind memcheck
+#   make crash      crash consistency: 20 rounds of write load + SIGKILL
 #   make lint       static checks
 #   make clean
 
@@ -20,6 +24,8 @@ REL_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ASAN_CFLAGS  := -O1 -g $(SAN) $(BASE_CFLAGS)
 ASAN_LDFLAGS := $(SAN) -pthread
+# For valgrind: no sanitizer (they do not mix), no optimisation, full debug info.
+DEBUG_CFLAGS := -O0 -g $(BASE_CFLAGS)
 
 SRCS := $(wildcard src/*.c src/*/*.c src/*/*/*.c)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
@@ -31,11 +37,24 @@ ASAN_LIB_OBJS := $(filter-out build/asan-obj/src/main.o,$(ASAN_OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRCS))
+DEBUG_OBJS := $(patsubst %.c,build/debug-obj/%.o,$(SRCS) $(GEN))
+DEBUG_LIB_OBJS := $(filter-out build/debug-obj/src/main.o,$(DEBUG_OBJS))
+DEBUG_UNIT_BINS := $(patsubst tests/unit/%.c,build/debug/unit/%,$(UNIT_SRCS))
+
+# Fuzzing: libFuzzer needs clang. The library is built a third time with
+# -fsanitize=fuzzer-no-link so the drivers get coverage feedback from it.
+FUZZ_CC  ?= clang-14
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(BASE_CFLAGS) -Ifuzz
+FUZZ_DRIVERS := $(patsubst fuzz/fuzz_%.c,%,$(filter-out fuzz/fuzz_util.c,$(wildcard fuzz/fuzz_*.c)))
+FUZZ_LIB_OBJS := $(patsubst %.c,build/fuzz-obj/%.o,$(LIB_SRCS) $(GEN))
+FUZZ_BINS := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_DRIVERS))
+REPLAY_BINS := $(patsubst %,build/asan/replay/fuzz_%,$(FUZZ_DRIVERS))
 
 PYTHON  := /usr/bin/python3
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all run check unit api deps asan bench lint clean
+.PHONY: all run check unit api deps asan bench lint clean fuzz fuzz-build fuzz-replay check-valgrind
 all: build/safehouse
 
 deps:
@@ -57,6 +76,14 @@ build/asan-obj/%.o: %.c $(GEN)
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
 
+build/debug-obj/%.o: %.c $(GEN)
+	@mkdir -p $(@D)
+	$(CC) $(DEBUG_CFLAGS) -MMD -MP -c $< -o $@
+
+build/fuzz-obj/%.o: %.c $(GEN)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
 build/safehouse: $(REL_OBJS)
 	$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -64,11 +91,32 @@ build/asan/safehouse: $(ASAN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+build/debug/safehouse: $(DEBUG_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -pthread -o $@ $^ $(PKG_LIBS)
+
+build/debug/unit/%: tests/unit/%.c $(DEBUG_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(DEBUG_CFLAGS) -Wno-missing-prototypes -o $@ $^ -pthread $(PKG_LIBS) -lcmocka
+
 build/asan/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_CFLAGS) -Wno-missing-prototypes -o $@ $^ $(ASAN_LDFLAGS) $(PKG_LIBS) -lcmocka
 
-asan: build/asan/safehouse $(UNIT_BINS)
+build/fuzz/fuzz_%: build/fuzz-obj/fuzz/fuzz_%.o build/fuzz-obj/fuzz/fuzz_util.o $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS) -pthread
+
+# The same drivers without libFuzzer, for replaying inputs in `make check`.
+build/asan/replay/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.c fuzz/replay_main.c $(ASAN_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -Ifuzz -o $@ $^ $(ASAN_LDFLAGS) $(PKG_LIBS)
+
+build/asan/fuzz-mint: fuzz/mint_tokens.c fuzz/fuzz_util.c $(ASAN_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -Ifuzz -o $@ $^ $(ASAN_LDFLAGS) $(PKG_LIBS)
+
+asan: build/asan/safehouse $(UNIT_BINS) $(REPLAY_BINS)
 
 run: deps
 	$(MAKE) build/safehouse
@@ -79,6 +127,7 @@ run: deps
 check: deps
 	$(MAKE) asan
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) api
 
 unit: $(UNIT_BINS)
@@ -86,6 +135,31 @@ unit: $(UNIT_BINS)
 
 api: build/asan/safehouse
 	SAFEHOUSE_BIN=$(CURDIR)/build/asan/safehouse $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+
+# Every seed and every kept regression input, once, under ASan/UBSan.
+fuzz-replay: $(REPLAY_BINS)
+	@set -e; for d in $(FUZZ_DRIVERS); do \
+	    ./build/asan/replay/fuzz_$$d fuzz/corpus/$$d fuzz/regressions/$$d; done
+
+fuzz-build: $(FUZZ_BINS)
+
+# Unit tests and a black-box smoke under valgrind memcheck, on a debug build
+# without sanitizers: any invalid access or definite leak fails.
+VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30
+check-valgrind: deps
+	@bash scripts/install-deps.sh valgrind
+	$(MAKE) build/debug/safehouse $(DEBUG_UNIT_BINS)
+	@set -e; for t in $(DEBUG_UNIT_BINS); do echo "== valgrind $$t"; \
+	    $(VALGRIND) ./$$t; done
+	VALGRIND="$(VALGRIND)" SAFEHOUSE_BIN=$(CURDIR)/build/debug/safehouse \
+	    $(PYTHON) tests/valgrind/smoke.py
+
+# Each driver for FUZZ_SECONDS (default 60), one process at a time.
+fuzz: deps
+	@bash scripts/install-deps.sh fuzz
+	$(MAKE) fuzz-build
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} bash scripts/fuzz.sh $(FUZZ_DRIVERS)
 
 bench:
 	@bash scripts/install-deps.sh bench

@@ -4,13 +4,19 @@
 # before every `make run` / `make check`.
 #   scripts/install-deps.sh           build + run + test dependencies
 #   scripts/install-deps.sh bench     also the benchmark tools (nginx, wrk)
+#   scripts/install-deps.sh fuzz      also clang 14 and its libFuzzer runtime
+#   scripts/install-deps.sh valgrind  also valgrind
+#   scripts/install-deps.sh lint      also cppcheck, clang-format, clang-tidy
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev
       libsqlite3-dev libidn2-dev libcmocka-dev sqlite3 python3 python3-pytest python3-requests)
-if [ "${1:-}" = bench ]; then
-    pkgs+=(nginx-light wrk)
-fi
+case "${1:-}" in
+bench) pkgs+=(nginx-light wrk) ;;
+fuzz) pkgs+=(clang-14 libclang-rt-14-dev) ;;
+valgrind) pkgs+=(valgrind) ;;
+lint) pkgs+=(cppcheck clang-format-14 clang-tidy-14) ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,79 @@
+/*
+ * fuzz_fields.c - the small parsers of outside input that are not worth a
+ * driver each. The first byte picks one, the rest is its input:
+ *   0  sh_id_from_hex          path parameters ({id}) and rule values
+ *   1  sh_display_name_valid   display and device names
+ *   2  sh_password_policy_check passwords (length in code points, list)
+ *   3  sh_class_from_name / sh_revocation_scope_from_name   enum names
+ *   4  sh_server_parse_addr    --listen / --admin-listen / environment
+ * Properties: an id that parses prints back as the same text (lower-cased);
+ * a class or scope name that parses prints back as itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "auth/credentials.h"
+#include "auth/revocation.h"
+#include "auth/token_class.h"
+#include "auth/user_key.h"
+#include "core/id.h"
+#include "http/server.h"
+#include "fuzz_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_id(const char *in)
+{
+    sh_id id;
+    sh_id_hex hex;
+
+    if (sh_id_from_hex(in, &id) != 0)
+        return;
+    sh_id_to_hex(&id, &hex);
+    if (strcasecmp(hex.s, in) != 0)
+        abort();
+}
+
+static void check_names(const char *in)
+{
+    int cls = sh_class_from_name(in);
+    int scope = sh_revocation_scope_from_name(in);
+
+    if (cls != SH_CLASS_NONE && strcmp(sh_class_name(cls), in) != 0)
+        abort();
+    if (scope != 0 && strcmp(sh_revocation_scope_name(scope), in) != 0)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct sockaddr_storage addr;
+    size_t addr_len = 0;
+    char *in;
+
+    if (size < 1)
+        return 0;
+    in = sh_fuzz_cstr(data + 1, size - 1);
+    switch (data[0] % 5) {
+    case 0:
+        check_id(in);
+        break;
+    case 1:
+        (void)sh_display_name_valid(in);
+        break;
+    case 2:
+        (void)sh_password_policy_check((const char *)data + 1, size - 1);
+        break;
+    case 3:
+        check_names(in);
+        break;
+    default:
+        if (sh_server_parse_addr(in, &addr, &addr_len) == 0 && addr_len > sizeof(addr))
+            abort();
+        break;
+    }
+    free(in);
+    return 0;
+}

@@ -1,0 +1,235 @@
+/*
+ * fuzz_request.c - every route of both listeners, through the same pipeline
+ * the network uses (sh_pipeline_handle: route match, Content-Length limit,
+ * authentication, JSON body parsing, the handler, problem+json), against a
+ * real app on a private data directory.
+ *
+ * Input format, like an HTTP/1.1 request without the version:
+ *     METHOD SP PATH LF
+ *     Name: value LF        (up to MAX_HEADERS)
+ *     LF
+ *     body
+ * A query string is cut off and the path is used as libmicrohttpd would pass
+ * it. Paths under /admin/ go to the admin listener's table, the rest to the
+ * public one (both serve /healthz).
+ *
+ * Placeholders, so that mutations reach the handlers behind authentication:
+ *   $AT  a live access token of user A (re-minted when a request killed it)
+ *   $RT  the refresh token of a fresh session of user B
+ *   $AD  the admin token
+ * SH_FUZZ_VERBOSE=1 prints each answer on stderr (for checking seeds).
+ * Password hashing runs at the lowest Argon2id cost so that sign-up, login
+ * and password change run hundreds of times a second.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/app.h"
+#include "auth/accounts.h"
+#include "auth/sessions.h"
+#include "auth/token_class.h"
+#include "crypto/password.h"
+#include "fuzz_util.h"
+#include "http/pipeline.h"
+
+#define MAX_HEADERS 16
+#define MAX_LINE 4096
+#define USER_A "fuzz-a@example.com"
+#define USER_B "fuzz-b@example.com"
+#define PASSWORD "fuzzing is believing 1"
+
+static sh_app app;
+static sh_pipeline api_pl, admin_pl;
+static char admin_token[SH_TOKEN_MAX];
+static char access_a[SH_TOKEN_MAX];
+static sh_id user_a, user_b;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static sh_status app_authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
+{
+    sh_app *a = arg;
+
+    if (r->bearer == NULL)
+        return SH_ERR_UNAUTHENTICATED;
+    if (kind == SH_AUTH_USER)
+        return sh_session_authenticate(&a->auth, r->bearer, r->bearer_len, &r->principal);
+    if (kind == SH_AUTH_ADMIN)
+        return sh_app_admin_token_check(a, r->bearer, r->bearer_len);
+    return SH_OK;
+}
+
+static void close_app(void) { sh_app_close(&app); }
+
+static void make_user(const char *email, sh_id *id)
+{
+    sh_account_view v;
+
+    if (sh_account_create(&app.auth, email, PASSWORD, strlen(PASSWORD), NULL, &v) != SH_OK)
+        abort();
+    *id = v.id;
+    sh_account_view_clear(&v);
+}
+
+static void open_session(const sh_id *user, sh_token_pair *t)
+{
+    sh_user_rec u;
+
+    if (sh_store_user_get(app.store, user, &u) != SH_OK)
+        abort();
+    if (sh_session_open(&app.auth, &u, SH_CLASS_IOS, NULL, t) != SH_OK)
+        abort();
+    sh_user_rec_clear(&u);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    sh_config cfg;
+    sh_token_pair t;
+
+    (void)argc;
+    (void)argv;
+    sh_fuzz_env();
+    sh_config_init(&cfg);
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/data", sh_fuzz_temp_dir());
+    if (sh_app_open(&app, &cfg) != SH_OK)
+        abort();
+    atexit(close_app);
+    sh_password_set_cost(1, 8);
+    if (sh_password_init() != SH_OK)
+        abort();
+    if (sh_app_admin_token_new(&app, admin_token, sizeof(admin_token)) != SH_OK)
+        abort();
+    api_pl = (sh_pipeline){sh_api_routes, sh_api_routes_count, &app, app_authenticate};
+    admin_pl = (sh_pipeline){sh_admin_routes, sh_admin_routes_count, &app, app_authenticate};
+    make_user(USER_A, &user_a);
+    make_user(USER_B, &user_b);
+    open_session(&user_a, &t);
+    memcpy(access_a, t.access, sizeof(access_a));
+    sodium_memzero(&t, sizeof(t));
+    return 0;
+}
+
+/* A live access token for user A: a request may have logged it out. */
+static const char *live_access(void)
+{
+    sh_principal p;
+    sh_token_pair t;
+
+    if (sh_session_authenticate(&app.auth, access_a, strlen(access_a), &p) != SH_OK) {
+        open_session(&user_a, &t);
+        memcpy(access_a, t.access, sizeof(access_a));
+        sodium_memzero(&t, sizeof(t));
+    }
+    return access_a;
+}
+
+/* Replaces every placeholder in [s, s+n) and returns a malloc'ed,
+ * NUL-terminated result with its length in *out_len. */
+static char *expand(const char *s, size_t n, size_t *out_len)
+{
+    size_t cap = n + 1, len = 0;
+    char *out = malloc(cap);
+    char refresh[SH_TOKEN_MAX];
+    sh_token_pair t;
+
+    if (out == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        const char *rep = NULL;
+        if (s[i] == '$' && i + 2 < n) {
+            if (s[i + 1] == 'A' && s[i + 2] == 'T')
+                rep = live_access();
+            else if (s[i + 1] == 'A' && s[i + 2] == 'D')
+                rep = admin_token;
+            else if (s[i + 1] == 'R' && s[i + 2] == 'T') {
+                open_session(&user_b, &t);
+                memcpy(refresh, t.refresh, sizeof(refresh));
+                sodium_memzero(&t, sizeof(t));
+                rep = refresh;
+            }
+        }
+        if (rep == NULL) {
+            out[len++] = s[i];
+            continue;
+        }
+        cap += strlen(rep);
+        out = realloc(out, cap);
+        if (out == NULL)
+            abort();
+        memcpy(out + len, rep, strlen(rep));
+        len += strlen(rep);
+        i += 2;
+    }
+    out[len] = '\0';
+    *out_len = len;
+    return out;
+}
+
+/* Next line of [*p, end) without its LF; NULL at the end. */
+static const char *next_line(const char **p, const char *end, size_t *len)
+{
+    const char *start = *p, *lf;
+
+    if (start >= end)
+        return NULL;
+    lf = memchr(start, '\n', (size_t)(end - start));
+    *len = lf ? (size_t)(lf - start) : (size_t)(end - start);
+    *p = lf ? lf + 1 : end;
+    return start;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *p = (const char *)data, *end = p + size, *line, *sp;
+    char *method = NULL, *path = NULL, *body = NULL, *q;
+    char *names[MAX_HEADERS], *values[MAX_HEADERS];
+    const char *headers[MAX_HEADERS][2];
+    size_t n, nh = 0, body_len = 0, vlen;
+    sh_response resp;
+
+    line = next_line(&p, end, &n);
+    if (line == NULL || n > MAX_LINE || (sp = memchr(line, ' ', n)) == NULL)
+        return 0;
+    method = sh_fuzz_cstr((const uint8_t *)line, (size_t)(sp - line));
+    path = sh_fuzz_cstr((const uint8_t *)sp + 1, n - (size_t)(sp - line) - 1);
+    if ((q = strchr(path, '?')) != NULL)
+        *q = '\0';
+    while ((line = next_line(&p, end, &n)) != NULL && n > 0 && nh < MAX_HEADERS) {
+        const char *colon = memchr(line, ':', n);
+        if (colon == NULL)
+            continue;
+        names[nh] = sh_fuzz_cstr((const uint8_t *)line, (size_t)(colon - line));
+        colon++;
+        if (colon < line + n && *colon == ' ')
+            colon++;
+        values[nh] = expand(colon, (size_t)(line + n - colon), &vlen);
+        headers[nh][0] = names[nh];
+        headers[nh][1] = values[nh];
+        nh++;
+    }
+    body = expand(p, (size_t)(end - p), &body_len);
+    if (sh_pipeline_handle(strncmp(path, "/admin/", 7) == 0 ? &admin_pl : &api_pl, method, path,
+                           (const char *const(*)[2])headers, nh, body, body_len, &resp) == SH_OK) {
+        if (getenv("SH_FUZZ_VERBOSE") != NULL)
+            fprintf(stderr, "%d %s %s %.*s\n", resp.status, method, path, (int)resp.len,
+                    resp.body ? resp.body : "");
+        if (resp.status < 200 || resp.status > 599)
+            abort();
+        if (resp.status >= 400 && (resp.body == NULL || strstr(resp.body, "\"code\"") == NULL))
+            abort(); /* every error is a problem+json with a code */
+        sh_response_clear(&resp);
+    }
+    for (size_t i = 0; i < nh; i++) {
+        free(names[i]);
+        free(values[i]);
+    }
+    free(body);
+    free(path);
+    free(method);
+    return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * mint_tokens.c - writes the token seeds of fuzz/corpus/token: access tokens
+ * under the fixed fuzz key (one live until the year 9000, one expired, one
+ * of a revoked class, one with a bad class), a refresh and an admin token.
+ *   make build/asan/fuzz-mint && build/asan/fuzz-mint fuzz/corpus/token
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/token_class.h"
+#include "crypto/token.h"
+#include "fuzz_util.h"
+
+#define YEAR_9000_US (221845392000LL * 1000000LL)
+
+static int put(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    sh_keyring *kr;
+    sh_access_claims c;
+    char text[SH_TOKEN_MAX];
+    uint8_t secret[SH_TOKEN_SECRET_LEN];
+    int rc = 0;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: fuzz-mint DIR\n");
+        return 2;
+    }
+    kr = sh_fuzz_keyring();
+    memset(&c, 0, sizeof(c));
+    c.token_class = SH_CLASS_IOS;
+    memset(c.session.b, 0x11, sizeof(c.session.b));
+    memset(c.principal.b, 0x22, sizeof(c.principal.b));
+    c.issued_at = 1700000000LL * 1000000;
+    c.expires_at = YEAR_9000_US;
+    sh_token_access_encode(kr, &c, text);
+    rc |= put(argv[1], "access_live", text);
+    c.expires_at = c.issued_at + 900LL * 1000000;
+    sh_token_access_encode(kr, &c, text);
+    rc |= put(argv[1], "access_expired", text);
+    c.expires_at = YEAR_9000_US;
+    c.token_class = SH_CLASS_ANDROID;
+    c.issued_at = 1; /* before the driver's android rule */
+    sh_token_access_encode(kr, &c, text);
+    rc |= put(argv[1], "access_revoked_class", text);
+    c.token_class = 200;
+    sh_token_access_encode(kr, &c, text);
+    rc |= put(argv[1], "access_bad_class", text);
+    sh_token_opaque_new(SH_TOKEN_REFRESH, secret, text);
+    rc |= put(argv[1], "refresh", text);
+    sh_token_opaque_new(SH_TOKEN_ADMIN, secret, text);
+    rc |= put(argv[1], "admin", text);
+    sh_keyring_free(kr);
+    return rc != 0;
+}
