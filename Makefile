@@ -54,7 +54,7 @@ REPLAY_BINS := $(patsubst %,build/asan/replay/fuzz_%,$(FUZZ_DRIVERS))
 PYTHON  := /usr/bin/python3
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all run check unit api deps asan bench lint clean fuzz fuzz-build fuzz-replay check-valgrind
+.PHONY: all run check unit api deps asan bench lint clean fuzz fuzz-build fuzz-replay check-valgrind crash
 all: build/safehouse
 
 deps:
@@ -122,13 +122,15 @@ run: deps
 	$(MAKE) build/safehouse
 	./build/safehouse serve
 
-# Every test: C unit tests (cmocka) and black-box API tests (pytest) against
-# the sanitizer build. The last line is pytest's summary.
+# Every test, against the sanitizer build: C unit tests (cmocka), the fuzz
+# seeds and regressions, black-box API tests (pytest), and 5 rounds of the
+# crash-consistency test.
 check: deps
 	$(MAKE) asan
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) api
+	$(PYTHON) tests/crash/crash_test.py --rounds 5 --bin build/asan/safehouse
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
@@ -142,6 +144,12 @@ fuzz-replay: $(REPLAY_BINS)
 	    ./build/asan/replay/fuzz_$$d fuzz/corpus/$$d fuzz/regressions/$$d; done
 
 fuzz-build: $(FUZZ_BINS)
+
+# Crash consistency: CRASH_ROUNDS (default 20) rounds of write load, SIGKILL
+# at a random moment, integrity check, restart, nothing acknowledged lost.
+crash: deps
+	$(MAKE) build/safehouse
+	$(PYTHON) tests/crash/crash_test.py --rounds $${CRASH_ROUNDS:-20} --bin build/safehouse
 
 # Unit tests and a black-box smoke under valgrind memcheck, on a debug build
 # without sanitizers: any invalid access or definite leak fails.
