@@ -122,10 +122,12 @@ run: deps
 	$(MAKE) build/safehouse
 	./build/safehouse serve
 
-# Every test, against the sanitizer build: C unit tests (cmocka), the fuzz
-# seeds and regressions, black-box API tests (pytest), and 5 rounds of the
-# crash-consistency test.
+# Every test: static checks first (about 10 s), then against the sanitizer
+# build the C unit tests (cmocka), the fuzz seeds and regressions, the
+# black-box API tests (pytest) and 5 rounds of the crash-consistency test.
 check: deps
+	@bash scripts/install-deps.sh lint
+	$(MAKE) lint
 	$(MAKE) asan
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
@@ -174,7 +176,8 @@ bench:
 	$(MAKE) build/safehouse
 	bash bench/run.sh
 
-lint:
+# Static checks; builds the release binary to verify its hardening.
+lint: build/safehouse
 	bash scripts/lint.sh
 
 clean:

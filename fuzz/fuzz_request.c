@@ -86,7 +86,8 @@ static void open_session(const sh_id *user, sh_token_pair *t)
     sh_user_rec_clear(&u);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+/* The signature is libFuzzer's. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) // NOLINT(readability-non-const-parameter)
 {
     sh_config cfg;
     sh_token_pair t;

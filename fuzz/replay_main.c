@@ -15,7 +15,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
-#define REPLAY_MAX_INPUT (1024 * 1024)
+#define REPLAY_MAX_INPUT ((size_t)1024 * 1024)
 
 static int replay_file(const char *path)
 {
@@ -48,6 +48,8 @@ out:
     return rc;
 }
 
+/* A file, or every file directly inside a directory (not recursive: corpora
+ * and regression folders are flat). */
 static int replay_path(const char *path, long *count)
 {
     struct stat st;
@@ -63,9 +65,10 @@ static int replay_path(const char *path, long *count)
     }
     n = scandir(path, &names, NULL, alphasort);
     for (int i = 0; i < n; i++) {
-        if (names[i]->d_name[0] != '.' && rc == 0) {
-            snprintf(child, sizeof(child), "%s/%s", path, names[i]->d_name);
-            rc = replay_path(child, count);
+        snprintf(child, sizeof(child), "%s/%s", path, names[i]->d_name);
+        if (rc == 0 && names[i]->d_name[0] != '.' && stat(child, &st) == 0 && S_ISREG(st.st_mode)) {
+            (*count)++;
+            rc = replay_file(child);
         }
         free(names[i]);
     }

@@ -228,7 +228,7 @@ int sh_app_serve(sh_app *app)
     signal(SIGPIPE, SIG_IGN);
 
     sh_password_set_cost(app->cfg.argon2_ops, app->cfg.argon2_mem_kib);
-    if (app->cfg.argon2_ops < 2 || app->cfg.argon2_mem_kib < 19 * 1024)
+    if (app->cfg.argon2_ops < 2 || app->cfg.argon2_mem_kib < (size_t)19 * 1024)
         sh_log_event(SH_LOG_WARN, "argon2_cost_below_owasp", NULL, NULL);
     if (sh_password_init() != SH_OK)
         goto out;

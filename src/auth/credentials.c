@@ -2,6 +2,7 @@
 #include "auth/credentials.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,7 @@ sh_status sh_email_normalize(const char *in, char *out, size_t cap)
     end = start + strlen(start);
     while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
         end--;
-    if (end - start > SH_EMAIL_MAX * 4)
+    if (end - start > (ptrdiff_t)SH_EMAIL_MAX * 4)
         return SH_ERR_INVALID_EMAIL;
     at = NULL;
     for (const char *p = start; p < end; p++) {

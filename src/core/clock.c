@@ -86,7 +86,7 @@ int sh_clock_parse(const char *text, int64_t *us)
         if ((oh = digits(&p, 2)) < 0 || expect(&p, ':') || (om = digits(&p, 2)) < 0 || oh > 23 ||
             om > 59)
             return -1;
-        offset = sign * ((int64_t)oh * 3600 + om * 60);
+        offset = sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
     } else {
         return -1;
     }

@@ -32,7 +32,7 @@ void sh_config_init(sh_config *c)
     c->write_queue = 4096;
     c->access_ttl_s = 900;
     c->argon2_ops = 2;
-    c->argon2_mem_kib = 19 * 1024;
+    c->argon2_mem_kib = (size_t)19 * 1024;
     c->access_log = 1;
     if ((v = getenv("SAFEHOUSE_DATA_DIR")) != NULL && *v)
         set_str(c->data_dir, sizeof(c->data_dir), v);
@@ -120,7 +120,7 @@ int sh_config_parse_serve(sh_config *c, int argc, char **argv)
             c->argon2_ops = v;
             break;
         case OPT_ARGON_MEM:
-            if (parse_num("--argon2-mem-kib", optarg, 8192, 4 * 1024 * 1024, &v))
+            if (parse_num("--argon2-mem-kib", optarg, 8192, 4ULL * 1024 * 1024, &v))
                 return -1;
             c->argon2_mem_kib = (size_t)v;
             break;

@@ -20,7 +20,7 @@
 #include "core/log.h"
 
 #define KDF_CONTEXT "safehous"
-#define HEX_LEN (SH_KEY_LEN * 2)
+#define HEX_LEN ((size_t)SH_KEY_LEN * 2)
 
 struct sh_keyring {
     uint8_t master[SH_KEY_LEN];

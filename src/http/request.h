@@ -19,7 +19,7 @@
 #include "auth/auth.h"
 #include "core/status.h"
 
-#define SH_BODY_LIMIT_DEFAULT (64 * 1024)
+#define SH_BODY_LIMIT_DEFAULT ((size_t)64 * 1024)
 #define SH_PATH_MAX 512
 #define SH_PATH_PARAMS_MAX 2
 #define SH_PATH_PARAM_LEN 64

@@ -120,7 +120,7 @@ static double argon_rate(int threads, double seconds)
         pthread_join(tid[i], NULL);
         total += jobs[i].count;
     }
-    return total / ((double)(sh_clock_now_us() - t0) / SH_USEC);
+    return (double)total / ((double)(sh_clock_now_us() - t0) / SH_USEC);
 }
 
 static int bench_argon2(void)
