@@ -95,6 +95,7 @@ static sh_workpool *pool_for(const struct conn_req *cr)
 static enum MHD_Result dispatch(struct conn_req *cr)
 {
     sh_workpool *pool;
+    sh_status rc;
 
     if (sh_exchange_prepare(&cr->x) != SH_OK)
         return respond(cr);
@@ -102,10 +103,15 @@ static enum MHD_Result dispatch(struct conn_req *cr)
     if (pool != NULL) {
         cr->state = ST_RUNNING;
         MHD_suspend_connection(cr->conn);
-        if (sh_workpool_submit(pool, slow_job, cr) == SH_OK)
+        rc = sh_workpool_submit(pool, slow_job, cr);
+        if (rc == SH_OK)
             return MHD_YES;
-        cr->x.err = sh_req_fail(&cr->x.r, SH_ERR_BUSY, "server busy, retry later");
-        cr->x.r.retry_after = 1;
+        if (rc == SH_ERR_BUSY) {
+            cr->x.err = sh_req_fail(&cr->x.r, SH_ERR_BUSY, "server busy, retry later");
+            cr->x.r.retry_after = 1;
+        } else {
+            cr->x.err = sh_req_fail(&cr->x.r, SH_ERR_UNAVAILABLE, "server is shutting down");
+        }
         cr->state = ST_DONE;
         MHD_resume_connection(cr->conn);
         return MHD_YES;
