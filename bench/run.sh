@@ -2,11 +2,15 @@
 # make bench: safehouse next to nginx on loopback, same wrk settings, same run.
 # Prints a table and writes bench/results.json. Stops everything it started.
 # Knobs: BENCH_SECONDS (default 10), BENCH_BIG_SESSIONS (default 1000000).
+# Refresh: every request presents a never-used refresh token (see
+# bench/refresh.lua); the tokens come from CONNS + 16 logins made first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${SAFEHOUSE_BIN:-$PWD/build/safehouse}
 SECS=${BENCH_SECONDS:-10}
+THREADS=2
+CONNS=64
 BIG=${BENCH_BIG_SESSIONS:-1000000}
 WORK=$(mktemp -d /tmp/safehouse-bench.XXXXXX)
 PIDS=()
@@ -21,10 +25,14 @@ free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.
 wait_http() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "bench: $1 not up" >&2; return 1; }
 json_field() { /usr/bin/python3 -c 'import json,sys;print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-# wrk_run NAME URL [wrk args...] -> appends "NAME rps p50_us p99_us" to $WORK/rows
+# wrk_run NAME URL [wrk args...] [-- script args...]
+#   -> appends "NAME rps p50_us p99_us non2xx" to $WORK/rows
 wrk_run() {
     local name=$1 url=$2; shift 2
-    local out; out=$(wrk --latency -t2 -c64 -d"${SECS}s" "$@" "$url")
+    local pre=() post=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do pre+=("$1"); shift; done
+    [ $# -gt 0 ] && post=("$@")
+    local out; out=$(wrk --latency -t"$THREADS" -c"$CONNS" -d"${SECS}s" "${pre[@]}" "$url" "${post[@]}")
     /usr/bin/python3 - "$name" >>"$WORK/rows" <<PY
 import re,sys
 t='''$out'''
@@ -73,7 +81,7 @@ AT=$(curl -sf -H "$H" "http://127.0.0.1:$PORT/v1/sessions" \
     -d '{"email":"bench@example.com","password":"correct horse battery staple","client":"cli"}' | json_field access_token)
 
 : >"$WORK/rows"
-echo "bench: wrk -t2 -c64 -d${SECS}s against each endpoint" >&2
+echo "bench: wrk -t$THREADS -c$CONNS -d${SECS}s against each endpoint" >&2
 wrk_run "nginx_return_200" "http://127.0.0.1:$NGINX_PORT/"
 wrk_run "healthz" "http://127.0.0.1:$PORT/healthz"
 wrk_run "get_me" "http://127.0.0.1:$PORT/v1/me" -H "Authorization: Bearer $AT"
@@ -84,6 +92,15 @@ wrk.body = '{"email":"bench@example.com","password":"correct horse battery stapl
 LUA
 LOGIN_OUT=$(wrk --latency -t2 -c4 -d"${SECS}s" -s "$WORK/login.lua" "http://127.0.0.1:$PORT/v1/sessions")
 LOGIN_RPS=$(echo "$LOGIN_OUT" | awk '/Requests\/sec/ {print $2}')
+
+# Refresh: one session per connection (plus spares), each request rotates.
+for _ in $(seq $((CONNS + 16))); do
+    curl -sf -H "$H" "http://127.0.0.1:$PORT/v1/sessions" \
+        -d '{"email":"bench@example.com","password":"correct horse battery staple","client":"android"}' |
+        json_field refresh_token
+done >"$WORK/refresh_tokens"
+wrk_run "refresh" "http://127.0.0.1:$PORT/v1/sessions/refresh" -s bench/refresh.lua \
+    -- "$WORK/refresh_tokens" "$THREADS"
 
 # ---- in-process figures -------------------------------------------------------
 "$BIN" bench-internal token-verify >"$WORK/verify.json"
