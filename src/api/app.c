@@ -19,6 +19,7 @@
 
 #include "auth/sessions.h"
 #include "core/clock.h"
+#include "devices/streams.h"
 #include "core/log.h"
 #include "crypto/hash.h"
 #include "crypto/password.h"
@@ -143,6 +144,10 @@ static sh_status authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
         return sh_session_authenticate(&app->auth, r->bearer, r->bearer_len, &r->principal);
     case SH_AUTH_ADMIN:
         return sh_app_admin_token_check(app, r->bearer, r->bearer_len);
+    case SH_AUTH_DEVICE:
+        return sh_device_authenticate(&app->auth, r->bearer, r->bearer_len, &r->principal);
+    case SH_AUTH_RELAY:
+        return sh_relay_authenticate(&app->auth, r->bearer, r->bearer_len, &r->principal);
     default:
         return SH_OK;
     }
