@@ -19,6 +19,7 @@
 
 #include "auth/sessions.h"
 #include "core/clock.h"
+#include "devices/heartbeats.h"
 #include "devices/streams.h"
 #include "core/log.h"
 #include "crypto/hash.h"
@@ -240,6 +241,8 @@ int sh_app_serve(sh_app *app)
     if (sh_workpool_new(app->cfg.hash_workers, app->cfg.hash_queue, &app->hash_pool) != SH_OK ||
         sh_workpool_new(app->cfg.write_workers, app->cfg.write_queue, &app->write_pool) != SH_OK)
         goto out;
+    if (sh_heartbeats_start(app->store, &app->auth.heartbeats) != SH_OK)
+        goto out;
     print_first_admin_token(app);
     if (pthread_create(&app->poller, NULL, poll_rules, app) != 0)
         goto out;
@@ -266,6 +269,8 @@ out:
     sh_workpool_free(app->hash_pool);
     sh_workpool_free(app->write_pool);
     app->hash_pool = app->write_pool = NULL;
+    sh_heartbeats_stop(app->auth.heartbeats);
+    app->auth.heartbeats = NULL;
     app->stopping = 1;
     if (app->poller_started)
         pthread_join(app->poller, NULL);

@@ -18,11 +18,14 @@
 #define SH_DEVICE_NAME_MAX 128
 #define SH_DISPLAY_NAME_MAX 128
 
+struct sh_heartbeats;
+
 typedef struct sh_auth {
     sh_store *store;
     const sh_keyring *kr;
     sh_revocation *rev;
     int64_t access_ttl_us;
+    struct sh_heartbeats *heartbeats; /* group commit; NULL: write directly */
 } sh_auth;
 
 enum sh_principal_kind {

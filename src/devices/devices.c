@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "crypto/hash.h"
 #include "crypto/seal.h"
+#include "devices/heartbeats.h"
 
 #define DEVICE_TOKEN_DOMAIN "device"
 #define CLAIM_DOMAIN "claim"
@@ -197,6 +198,37 @@ sh_status sh_device_provision(const sh_auth *a, int type, const char *model, sh_
     return rc;
 }
 
+sh_status sh_device_create_owned(const sh_auth *a, const sh_user_rec *owner, int type,
+                                 const char *model, const char *name, sh_id *out)
+{
+    uint8_t token_hash[SH_HASH_LEN], claim_hash[SH_HASH_LEN];
+    sh_device_secrets sec;
+    sh_device_rec d;
+    sh_datakey key;
+    sh_status rc;
+
+    memset(&d, 0, sizeof(d));
+    sh_id_random(&d.id);
+    d.type = type;
+    snprintf(d.model, sizeof(d.model), "%s", model);
+    d.generation = 1;
+    d.created_at = sh_clock_now_us();
+    d.has_owner = 1;
+    d.owner = owner->id;
+    if ((rc = sh_user_key_open(a, owner, &key)) != SH_OK)
+        return rc;
+    rc = seal_field(&key, &d.id, "name", d.generation, name, &d.name_ct, &d.name_ct_len);
+    sh_datakey_wipe(&key);
+    new_secrets(a, &sec, token_hash, claim_hash);
+    sodium_memzero(&sec, sizeof(sec));
+    if (rc == SH_OK)
+        rc = sh_store_dev(a->store)->insert(a->store, &d, token_hash, NULL);
+    if (rc == SH_OK)
+        *out = d.id;
+    sh_device_rec_clear(&d);
+    return rc;
+}
+
 sh_status sh_device_authenticate(const sh_auth *a, const char *token, size_t len, sh_principal *out)
 {
     uint8_t secret[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
@@ -253,8 +285,12 @@ sh_status sh_device_heartbeat(const sh_auth *a, const sh_principal *dev, const c
         if (rc != SH_OK)
             goto out;
     }
-    rc = sh_store_dev(a->store)->heartbeat(a->store, &d.id, d.generation, sh_clock_now_us(),
-                                           firmware, ct, ct_len);
+    if (a->heartbeats != NULL)
+        rc = sh_heartbeats_record(a->heartbeats, &d.id, d.generation, sh_clock_now_us(), firmware,
+                                  ct, ct_len);
+    else
+        rc = sh_store_dev(a->store)->heartbeat(a->store, &d.id, d.generation, sh_clock_now_us(),
+                                               firmware, ct, ct_len);
     if (rc == SH_OK) {
         *desired = json_loads(d.desired_state, 0, NULL);
         if (*desired == NULL)

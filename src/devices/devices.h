@@ -83,6 +83,10 @@ void sh_device_list_clear(sh_device_list *l);
 /* Factory side: a new device with its own token and a claim code. */
 sh_status sh_device_provision(const sh_auth *a, int type, const char *model,
                               sh_device_secrets *out);
+/* Bulk seeding: a device already owned by `owner` (record with its data
+ * key) and named, without claim code. */
+sh_status sh_device_create_owned(const sh_auth *a, const sh_user_rec *owner, int type,
+                                 const char *model, const char *name, sh_id *out);
 /* Device side: authenticates a device token (one store look-up). */
 sh_status sh_device_authenticate(const sh_auth *a, const char *token, size_t len,
                                  sh_principal *out);

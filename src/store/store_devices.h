@@ -44,7 +44,8 @@ typedef void (*sh_store_device_cb)(void *ctx, const sh_device_rec *d, int role);
 typedef void (*sh_store_share_cb)(void *ctx, const sh_share_rec *s);
 
 struct sh_store_device_ops {
-    /* New device with its token and claim-code hashes. */
+    /* New device with its token and claim-code hashes (claim_hash NULL for
+     * a device created already owned, with d->owner and d->name_ct). */
     sh_status (*insert)(sh_store *st, const sh_device_rec *d,
                         const uint8_t token_hash[SH_STORE_HASH_LEN],
                         const uint8_t claim_hash[SH_STORE_HASH_LEN]);

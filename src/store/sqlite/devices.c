@@ -13,7 +13,7 @@
 
 static const char SQL_DEV_INSERT[] =
     "INSERT INTO devices(id,type,model,token_hash,claim_hash,claim_expires_at,generation,"
-    "created_at) VALUES(?,?,?,?,?,?,?,?)";
+    "created_at,owner_id,name_ct) VALUES(?,?,?,?,?,?,?,?,?,?)";
 static const char SQL_DEV_GET[] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.id=?";
 static const char SQL_DEV_GET_BY_TOKEN[] =
     "SELECT " DEVICE_COLS " FROM devices d WHERE d.token_hash=?";
@@ -121,6 +121,9 @@ static sh_status dev_insert(sh_store *st, const sh_device_rec *d,
     sqlite3_bind_int64(q, 6, d->claim_expires_at);
     sqlite3_bind_int64(q, 7, d->generation);
     sqlite3_bind_int64(q, 8, d->created_at);
+    if (d->has_owner)
+        sh_sq_bind_id(q, 9, &d->owner);
+    sh_sq_bind_blob(q, 10, d->name_ct, d->name_ct_len);
     return sh_sq_run(c, q, NULL);
 }
 
