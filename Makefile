@@ -2,7 +2,9 @@
 #   make            release binary at build/safehouse
 #   make run        install deps, build, serve on ./var (127.0.0.1:8080)
 #   make check      install deps, sanitizer build, unit + black-box tests
-#   make bench      benchmarks (see docs/testing.md)
+#   make bench      benchmarks next to nginx (bench/run.sh, bench/devices.sh;
+#                   see docs/testing.md)
+#   make bench-big  the same on the 2.4M-user store
 #   make fuzz       libFuzzer drivers, FUZZ_SECONDS each (see fuzz/README.md)
 #   make fuzz-replay  seed corpora + kept regressions under ASan (part of check)
 #   make check-valgrind  unit tests + a black-box smoke under valgrind memcheck
@@ -54,7 +56,7 @@ REPLAY_BINS := $(patsubst %,build/asan/replay/fuzz_%,$(FUZZ_DRIVERS))
 PYTHON  := /usr/bin/python3
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all run check unit api deps asan bench lint clean fuzz fuzz-build fuzz-replay check-valgrind crash
+.PHONY: all run check unit api deps asan bench bench-big lint clean fuzz fuzz-build fuzz-replay check-valgrind crash
 all: build/safehouse
 
 deps:
@@ -175,6 +177,14 @@ bench:
 	@bash scripts/install-deps.sh bench
 	$(MAKE) build/safehouse
 	bash bench/run.sh
+	bash bench/devices.sh --skip-big
+
+# GET /v1/devices on the 2.4M-user store next to a 10k one (seeds the big
+# store once into var/, ~10 minutes and ~4 GB), and heartbeats/s.
+bench-big:
+	@bash scripts/install-deps.sh bench
+	$(MAKE) build/safehouse
+	bash bench/devices.sh
 
 # Static checks; builds the release binary to verify its hardening.
 lint: build/safehouse

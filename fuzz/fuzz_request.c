@@ -50,19 +50,6 @@ static sh_id user_a, user_b;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static sh_status app_authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
-{
-    sh_app *a = arg;
-
-    if (r->bearer == NULL)
-        return SH_ERR_UNAUTHENTICATED;
-    if (kind == SH_AUTH_USER)
-        return sh_session_authenticate(&a->auth, r->bearer, r->bearer_len, &r->principal);
-    if (kind == SH_AUTH_ADMIN)
-        return sh_app_admin_token_check(a, r->bearer, r->bearer_len);
-    return SH_OK;
-}
-
 static void close_app(void) { sh_app_close(&app); }
 
 static void make_user(const char *email, sh_id *id)
@@ -105,8 +92,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) // NOLINT(readability-non-cons
         abort();
     if (sh_app_admin_token_new(&app, admin_token, sizeof(admin_token)) != SH_OK)
         abort();
-    api_pl = (sh_pipeline){sh_api_routes, sh_api_routes_count, &app, app_authenticate};
-    admin_pl = (sh_pipeline){sh_admin_routes, sh_admin_routes_count, &app, app_authenticate};
+    api_pl = (sh_pipeline){sh_api_routes, sh_api_routes_count, &app, sh_app_authenticate};
+    admin_pl = (sh_pipeline){sh_admin_routes, sh_admin_routes_count, &app, sh_app_authenticate};
     make_user(USER_A, &user_a);
     make_user(USER_B, &user_b);
     open_session(&user_a, &t);

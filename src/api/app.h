@@ -46,6 +46,12 @@ int sh_app_admin_token_exists(sh_app *app);
 /* Checks a presented admin token. */
 sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len);
 
+/* The listeners' authentication (sh_authenticate_fn; arg is the sh_app):
+ * app access tokens, the admin token, device tokens, relay credentials.
+ * Exported so in-process callers of the pipeline (fuzz drivers, tests)
+ * authenticate exactly as the server does. */
+sh_status sh_app_authenticate(void *arg, enum sh_auth_kind kind, sh_req *r);
+
 /* Route tables (api/routes.c, admin/admin_routes.c). */
 extern const struct sh_route sh_api_routes[];
 extern const size_t sh_api_routes_count;

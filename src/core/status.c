@@ -35,6 +35,7 @@ static const struct status_info infos[SH_ERR__COUNT] = {
     [SH_ERR_NO_ROUTE] = {404, "not_found", "Not found"},
     [SH_ERR_METHOD] = {405, "method_not_allowed", "Method not allowed"},
     [SH_ERR_CONFLICT] = {409, "conflict", "Conflict"},
+    [SH_ERR_UNKNOWN_ACCOUNT] = {404, "unknown_account", "No account with that e-mail"},
     [SH_ERR_UNAVAILABLE] = {503, "unavailable", "Service unavailable"},
 };
 

@@ -28,11 +28,12 @@ typedef enum sh_status {
     SH_ERR_UNAUTHENTICATED, /* no credentials presented */
     SH_ERR_INVALID_TOKEN,   /* garbled, forged, expired or revoked */
     SH_ERR_FORBIDDEN,
-    SH_ERR_NOT_FOUND,   /* resource unknown, or not the caller's */
-    SH_ERR_NO_ROUTE,    /* path unknown */
-    SH_ERR_METHOD,      /* path known, method not */
-    SH_ERR_CONFLICT,    /* generic unique-constraint conflict */
-    SH_ERR_UNAVAILABLE, /* shutting down: not taking new work */
+    SH_ERR_NOT_FOUND,       /* resource unknown, or not the caller's */
+    SH_ERR_NO_ROUTE,        /* path unknown */
+    SH_ERR_METHOD,          /* path known, method not */
+    SH_ERR_CONFLICT,        /* generic unique-constraint conflict */
+    SH_ERR_UNKNOWN_ACCOUNT, /* sharing with an e-mail that has no account */
+    SH_ERR_UNAVAILABLE,     /* shutting down: not taking new work */
     SH_ERR__COUNT
 } sh_status;
 

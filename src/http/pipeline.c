@@ -259,7 +259,10 @@ void sh_exchange_log(const sh_exchange *x)
     line.dur_us = sh_clock_now_us() - x->start_us;
     if (x->err != SH_OK)
         line.code = sh_status_code(x->err);
-    if (x->r.authenticated && x->r.route != NULL && x->r.route->auth == SH_AUTH_USER) {
+    if (x->r.authenticated && x->r.route != NULL && x->r.route->auth == SH_AUTH_DEVICE) {
+        sh_id_to_hex(&x->r.principal.device, &user);
+        line.device_id = user.s;
+    } else if (x->r.authenticated && x->r.route != NULL && x->r.route->auth == SH_AUTH_USER) {
         sh_id_to_hex(&x->r.principal.user, &user);
         sh_id_to_hex(&x->r.principal.session, &session);
         line.user_id = user.s;

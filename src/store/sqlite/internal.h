@@ -84,4 +84,7 @@ sh_status sh_sq_refresh_rotate(sh_store *st, const uint8_t old_hash[SH_STORE_HAS
 sh_status sh_sq_rule_insert(sh_store *st, sh_rule_rec *r);
 sh_status sh_sq_rules_since(sh_store *st, int64_t after_seq, sh_store_rule_cb cb, void *ctx);
 
+/* Per-domain ops tables, registered by sh_store_open_sqlite. */
+extern const struct sh_store_device_ops sh_sq_device_ops;
+
 #endif
