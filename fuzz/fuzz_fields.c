@@ -6,8 +6,10 @@
  *   2  sh_password_policy_check passwords (length in code points, list)
  *   3  sh_class_from_name / sh_revocation_scope_from_name   enum names
  *   4  sh_server_parse_addr    --listen / --admin-listen / environment
+ *   5  sh_device_type_from_name / sh_device_role_from_name  device enums
  * Properties: an id that parses prints back as the same text (lower-cased);
- * a class or scope name that parses prints back as itself.
+ * a class, scope, device type or role name that parses prints back as
+ * itself.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "auth/token_class.h"
 #include "auth/user_key.h"
 #include "core/id.h"
+#include "devices/devices.h"
 #include "http/server.h"
 #include "fuzz_util.h"
 
@@ -47,6 +50,17 @@ static void check_names(const char *in)
         abort();
 }
 
+static void check_device_names(const char *in)
+{
+    int type = sh_device_type_from_name(in);
+    int role = sh_device_role_from_name(in);
+
+    if (type != 0 && strcmp(sh_device_type_name(type), in) != 0)
+        abort();
+    if (role != 0 && strcmp(sh_device_role_name(role), in) != 0)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sockaddr_storage addr;
@@ -56,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     in = sh_fuzz_cstr(data + 1, size - 1);
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0:
         check_id(in);
         break;
@@ -68,6 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 3:
         check_names(in);
+        break;
+    case 5:
+        check_device_names(in);
         break;
     default:
         if (sh_server_parse_addr(in, &addr, &addr_len) == 0 && addr_len > sizeof(addr))

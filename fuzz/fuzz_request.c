@@ -17,6 +17,12 @@
  *   $AT  a live access token of user A (re-minted when a request killed it)
  *   $RT  the refresh token of a fresh session of user B
  *   $AD  the admin token
+ *   $DV  the id of a camera user A owns (re-claimed after a release/reset)
+ *   $DT  that camera's device token
+ *   $ST  a stream ticket for that camera
+ *   $CC  the claim code of a freshly provisioned plug
+ *   $RL  a media relay credential
+ * The heartbeat group commit is not started: heartbeats write directly.
  * SH_FUZZ_VERBOSE=1 prints each answer on stderr (for checking seeds).
  * Password hashing runs at the lowest Argon2id cost so that sign-up, login
  * and password change run hundreds of times a second.
@@ -32,6 +38,8 @@
 #include "auth/sessions.h"
 #include "auth/token_class.h"
 #include "crypto/password.h"
+#include "devices/devices.h"
+#include "devices/streams.h"
 #include "fuzz_util.h"
 #include "http/pipeline.h"
 
@@ -45,6 +53,8 @@ static sh_app app;
 static sh_pipeline api_pl, admin_pl;
 static char admin_token[SH_TOKEN_MAX];
 static char access_a[SH_TOKEN_MAX];
+static char relay_token[SH_TOKEN_MAX];
+static sh_device_secrets camera; /* owned by user A */
 static sh_id user_a, user_b;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -73,35 +83,6 @@ static void open_session(const sh_id *user, sh_token_pair *t)
     sh_user_rec_clear(&u);
 }
 
-/* The signature is libFuzzer's. */
-int LLVMFuzzerInitialize(int *argc, char ***argv) // NOLINT(readability-non-const-parameter)
-{
-    sh_config cfg;
-    sh_token_pair t;
-
-    (void)argc;
-    (void)argv;
-    sh_fuzz_env();
-    sh_config_init(&cfg);
-    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/data", sh_fuzz_temp_dir());
-    if (sh_app_open(&app, &cfg) != SH_OK)
-        abort();
-    atexit(close_app);
-    sh_password_set_cost(1, 8);
-    if (sh_password_init() != SH_OK)
-        abort();
-    if (sh_app_admin_token_new(&app, admin_token, sizeof(admin_token)) != SH_OK)
-        abort();
-    api_pl = (sh_pipeline){sh_api_routes, sh_api_routes_count, &app, sh_app_authenticate};
-    admin_pl = (sh_pipeline){sh_admin_routes, sh_admin_routes_count, &app, sh_app_authenticate};
-    make_user(USER_A, &user_a);
-    make_user(USER_B, &user_b);
-    open_session(&user_a, &t);
-    memcpy(access_a, t.access, sizeof(access_a));
-    sodium_memzero(&t, sizeof(t));
-    return 0;
-}
-
 /* A live access token for user A: a request may have logged it out. */
 static const char *live_access(void)
 {
@@ -116,41 +97,141 @@ static const char *live_access(void)
     return access_a;
 }
 
+static void principal_a(sh_principal *p)
+{
+    const char *at = live_access();
+
+    if (sh_session_authenticate(&app.auth, at, strlen(at), p) != SH_OK)
+        abort();
+}
+
+/* A camera user A owns, with a working device token: a request may have
+ * released it (DELETE /v1/devices/{id}) or reset it (POST /v1/device/reset). */
+static const sh_device_secrets *live_camera(void)
+{
+    sh_principal a, dev;
+    sh_device_view v;
+    int role = 0;
+    int64_t gen = 0;
+
+    principal_a(&a);
+    if (camera.device_token[0] != '\0' &&
+        sh_device_authenticate(&app.auth, camera.device_token, strlen(camera.device_token), &dev) ==
+            SH_OK &&
+        sh_device_role(&app.auth, &a, &camera.device_id, &role, &gen) == SH_OK)
+        return &camera;
+    if (sh_device_provision(&app.auth, SH_DEVICE_CAMERA, "Fuzz Cam 1", &camera) != SH_OK ||
+        sh_device_claim(&app.auth, &a, camera.claim_code, strlen(camera.claim_code), "Hall", &v) !=
+            SH_OK)
+        abort();
+    sh_device_view_clear(&v);
+    return &camera;
+}
+
+/* The signature is libFuzzer's. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) // NOLINT(readability-non-const-parameter)
+{
+    sh_config cfg;
+    sh_token_pair t;
+    sh_id relay;
+
+    (void)argc;
+    (void)argv;
+    sh_fuzz_env();
+    sh_config_init(&cfg);
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/data", sh_fuzz_temp_dir());
+    if (sh_app_open(&app, &cfg) != SH_OK)
+        abort();
+    atexit(close_app);
+    sh_password_set_cost(1, 8);
+    if (sh_password_init() != SH_OK)
+        abort();
+    if (sh_app_admin_token_new(&app, admin_token, sizeof(admin_token)) != SH_OK)
+        abort();
+    if (sh_relay_create(&app.auth, &relay, relay_token) != SH_OK)
+        abort();
+    api_pl = (sh_pipeline){sh_api_routes, sh_api_routes_count, &app, sh_app_authenticate};
+    admin_pl = (sh_pipeline){sh_admin_routes, sh_admin_routes_count, &app, sh_app_authenticate};
+    make_user(USER_A, &user_a);
+    make_user(USER_B, &user_b);
+    open_session(&user_a, &t);
+    memcpy(access_a, t.access, sizeof(access_a));
+    sodium_memzero(&t, sizeof(t));
+    (void)live_camera();
+    return 0;
+}
+
+/* The text a placeholder stands for, written into buf; NULL if name is not
+ * one. */
+static const char *placeholder(char a, char b, char buf[SH_TOKEN_MAX])
+{
+    sh_token_pair t;
+    sh_principal p;
+    sh_id_hex hex;
+    sh_device_secrets plug;
+    int64_t ttl;
+
+    if (a == 'A' && b == 'T')
+        return live_access();
+    if (a == 'A' && b == 'D')
+        return admin_token;
+    if (a == 'R' && b == 'L')
+        return relay_token;
+    if (a == 'D' && b == 'T')
+        return live_camera()->device_token;
+    if (a == 'D' && b == 'V') {
+        sh_id_to_hex(&live_camera()->device_id, &hex);
+        memcpy(buf, hex.s, sizeof(hex.s));
+        return buf;
+    }
+    if (a == 'R' && b == 'T') {
+        open_session(&user_b, &t);
+        memcpy(buf, t.refresh, SH_TOKEN_MAX);
+        sodium_memzero(&t, sizeof(t));
+        return buf;
+    }
+    if (a == 'S' && b == 'T') {
+        const sh_device_secrets *cam = live_camera();
+        principal_a(&p);
+        if (sh_stream_ticket(&app.auth, &p, &cam->device_id, buf, &ttl) != SH_OK)
+            abort();
+        return buf;
+    }
+    if (a == 'C' && b == 'C') {
+        if (sh_device_provision(&app.auth, SH_DEVICE_PLUG, "Fuzz Plug 1", &plug) != SH_OK)
+            abort();
+        memcpy(buf, plug.claim_code, SH_CLAIM_TEXT_MAX);
+        sodium_memzero(&plug, sizeof(plug));
+        return buf;
+    }
+    return NULL;
+}
+
 /* Replaces every placeholder in [s, s+n) and returns a malloc'ed,
  * NUL-terminated result with its length in *out_len. */
 static char *expand(const char *s, size_t n, size_t *out_len)
 {
-    size_t cap = n + 1, len = 0;
-    char *out = malloc(cap);
-    char refresh[SH_TOKEN_MAX];
-    sh_token_pair t;
+    size_t cap = n + 1, len = 0, rlen;
+    char *out = malloc(cap), *grown;
+    char buf[SH_TOKEN_MAX];
+    const char *rep;
 
     if (out == NULL)
         abort();
     for (size_t i = 0; i < n; i++) {
-        const char *rep = NULL;
-        if (s[i] == '$' && i + 2 < n) {
-            if (s[i + 1] == 'A' && s[i + 2] == 'T')
-                rep = live_access();
-            else if (s[i + 1] == 'A' && s[i + 2] == 'D')
-                rep = admin_token;
-            else if (s[i + 1] == 'R' && s[i + 2] == 'T') {
-                open_session(&user_b, &t);
-                memcpy(refresh, t.refresh, sizeof(refresh));
-                sodium_memzero(&t, sizeof(t));
-                rep = refresh;
-            }
-        }
+        rep = s[i] == '$' && i + 2 < n ? placeholder(s[i + 1], s[i + 2], buf) : NULL;
         if (rep == NULL) {
             out[len++] = s[i];
             continue;
         }
-        cap += strlen(rep);
-        out = realloc(out, cap);
-        if (out == NULL)
+        rlen = strlen(rep);
+        cap += rlen;
+        grown = realloc(out, cap);
+        if (grown == NULL)
             abort();
-        memcpy(out + len, rep, strlen(rep));
-        len += strlen(rep);
+        out = grown;
+        memcpy(out + len, rep, rlen);
+        len += rlen;
         i += 2;
     }
     out[len] = '\0';
@@ -184,7 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (line == NULL || n > MAX_LINE || (sp = memchr(line, ' ', n)) == NULL)
         return 0;
     method = sh_fuzz_cstr((const uint8_t *)line, (size_t)(sp - line));
-    path = sh_fuzz_cstr((const uint8_t *)sp + 1, n - (size_t)(sp - line) - 1);
+    path = expand(sp + 1, n - (size_t)(sp - line) - 1, &vlen);
     if ((q = strchr(path, '?')) != NULL)
         *q = '\0';
     while ((line = next_line(&p, end, &n)) != NULL && n > 0 && nh < MAX_HEADERS) {

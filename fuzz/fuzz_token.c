@@ -4,9 +4,12 @@
  * Every input is tried as:
  *   - an access token: sh_token_access_verify, then sh_session_authenticate
  *     (MAC, expiry, class, the revocation index);
- *   - an opaque token with each prefix (refresh, admin): format + checksum.
- * And, as a property, the first 52 bytes are read as claims, encoded and
- * verified again: the round trip must give back the same claims.
+ *   - a camera stream ticket: sh_token_stream_verify;
+ *   - an opaque token with each prefix (refresh, admin, device, relay):
+ *     format + checksum.
+ * And, as a property, the first 52 bytes are read as access claims and the
+ * first 73 as stream claims, encoded and verified again: the round trip must
+ * give back the same claims.
  * Seeds in fuzz/corpus/token are real tokens minted with the fixed fuzz key.
  */
 #include <stdio.h>
@@ -47,6 +50,35 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) // NOLINT(readability-non-cons
     return 0;
 }
 
+static void stream_round_trip(const uint8_t *data, size_t size)
+{
+    sh_stream_claims in, out;
+    char text[SH_TOKEN_MAX];
+
+    if (size < 73)
+        return;
+    memset(&in, 0, sizeof(in));
+    in.session_class = data[0];
+    memcpy(in.device.b, data + 1, SH_ID_LEN);
+    memcpy(in.user.b, data + 17, SH_ID_LEN);
+    memcpy(in.session.b, data + 33, SH_ID_LEN);
+    memcpy(&in.generation, data + 49, 8);
+    memcpy(&in.session_created, data + 57, 8);
+    memcpy(&in.expires_at, data + 65, 8);
+    if (in.expires_at <= 0)
+        return;
+    sh_token_stream_encode(kr, &in, text);
+    if (strlen(text) >= SH_TOKEN_MAX)
+        abort();
+    if (sh_token_stream_verify(kr, text, strlen(text), 0, &out) != SH_OK)
+        abort(); /* a ticket we minted must verify */
+    if (out.session_class != in.session_class || !sh_id_equal(&out.device, &in.device) ||
+        !sh_id_equal(&out.user, &in.user) || !sh_id_equal(&out.session, &in.session) ||
+        out.generation != in.generation || out.session_created != in.session_created ||
+        out.expires_at != in.expires_at)
+        abort();
+}
+
 static void round_trip(const uint8_t *data, size_t size)
 {
     sh_access_claims in, out;
@@ -79,7 +111,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t secret[SH_TOKEN_SECRET_LEN];
     sh_access_claims c;
     sh_principal p;
-    static const char *const prefixes[] = {SH_TOKEN_REFRESH, SH_TOKEN_ADMIN, SH_TOKEN_ACCESS};
+    static const char *const prefixes[] = {SH_TOKEN_REFRESH, SH_TOKEN_ADMIN, SH_TOKEN_ACCESS,
+                                           SH_TOKEN_DEVICE,  SH_TOKEN_RELAY, SH_TOKEN_STREAM};
+    sh_stream_claims sc;
     int64_t now = sh_clock_now_us();
 
     if (sh_token_access_verify(kr, text, size, now, &c) == SH_OK && c.expires_at <= now)
@@ -90,6 +124,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (size < 6 || memcmp(text, prefixes[i], 6) != 0))
             abort(); /* accepted under another prefix */
     }
+    if (sh_token_stream_verify(kr, text, size, now, &sc) == SH_OK && sc.expires_at <= now)
+        abort(); /* an expired ticket passed */
     round_trip(data, size);
+    stream_round_trip(data, size);
     return 0;
 }

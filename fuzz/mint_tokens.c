@@ -1,7 +1,8 @@
 /*
  * mint_tokens.c - writes the token seeds of fuzz/corpus/token: access tokens
  * under the fixed fuzz key (one live until the year 9000, one expired, one
- * of a revoked class, one with a bad class), a refresh and an admin token.
+ * of a revoked class, one with a bad class), a stream ticket, and a device,
+ * relay, refresh and admin token.
  *   make build/asan/fuzz-mint && build/asan/fuzz-mint fuzz/corpus/token
  */
 #include <stdio.h>
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 {
     sh_keyring *kr;
     sh_access_claims c;
+    sh_stream_claims st;
     char text[SH_TOKEN_MAX];
     uint8_t secret[SH_TOKEN_SECRET_LEN];
     int rc = 0;
@@ -58,6 +60,20 @@ int main(int argc, char **argv)
     c.token_class = 200;
     sh_token_access_encode(kr, &c, text);
     rc |= put(argv[1], "access_bad_class", text);
+    memset(&st, 0, sizeof(st));
+    st.session_class = SH_CLASS_IOS;
+    memset(st.device.b, 0x33, sizeof(st.device.b));
+    memset(st.user.b, 0x22, sizeof(st.user.b));
+    memset(st.session.b, 0x11, sizeof(st.session.b));
+    st.generation = 3;
+    st.session_created = 1700000000LL * 1000000;
+    st.expires_at = YEAR_9000_US;
+    sh_token_stream_encode(kr, &st, text);
+    rc |= put(argv[1], "stream_live", text);
+    sh_token_opaque_new(SH_TOKEN_DEVICE, secret, text);
+    rc |= put(argv[1], "device", text);
+    sh_token_opaque_new(SH_TOKEN_RELAY, secret, text);
+    rc |= put(argv[1], "relay", text);
     sh_token_opaque_new(SH_TOKEN_REFRESH, secret, text);
     rc |= put(argv[1], "refresh", text);
     sh_token_opaque_new(SH_TOKEN_ADMIN, secret, text);
