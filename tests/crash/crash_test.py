@@ -2,8 +2,9 @@
 """Crash consistency (make crash; a short run in make check).
 
 Each round runs a write load against the real server (sign-ups, logins,
-refreshes, logouts, revocation rules by user and by session), kills the
-server with SIGKILL at a random moment, and then:
+refreshes, logouts, revocation rules by user and by session, device claims,
+shares, releases and heartbeats), kills the server with SIGKILL at a random moment, and
+then:
 
 1. runs PRAGMA integrity_check on every database file of the data dir, as the
    kill left it;
@@ -15,6 +16,12 @@ server with SIGKILL at a random moment, and then:
      their access and their refresh tokens;
    - every acknowledged session that nothing ended refreshes with the last
      refresh token the server handed out for it;
+   - every acknowledged claim: the owner sees the device with its name and
+     role owner; every acknowledged share is listed and the person it was
+     shared with sees the device; every acknowledged release: neither the
+     former owner nor anyone it was shared with sees it any more; the
+     firmware version of the last acknowledged heartbeat (group commit) is
+     what the owner sees;
 3. presents every refresh token that an acknowledged refresh rotated, and
    requires each to be refused.
 
@@ -134,7 +141,10 @@ class Ledger:
         self.sessions = {}    # sid -> dict(user, access, refresh, pending, ended, rotated)
         self.rules = {}       # rule id -> (scope, value)
         self.rotated = []     # refresh tokens an acknowledged refresh replaced
-        self.counts = {"signup": 0, "login": 0, "refresh": 0, "logout": 0, "rule": 0}
+        self.devices = {}     # device id -> dict(owner, name, pending, released, shares)
+        self.codes = []       # (claim code, device token) of unclaimed devices
+        self.counts = {"signup": 0, "login": 0, "refresh": 0, "logout": 0, "rule": 0,
+                       "claim": 0, "share": 0, "release": 0, "heartbeat": 0}
 
 
 class Load:
@@ -173,21 +183,30 @@ class Load:
 
     def one(self):
         r = self.rng.random()
-        picked = self.pick_user() if r < 0.40 or r >= 0.88 else self.pick_session_user()
-        if picked is None or r < 0.15:
+        any_user = r < 0.34 or 0.69 <= r < 0.76
+        picked = self.pick_user() if any_user else self.pick_session_user()
+        if picked is None or r < 0.12:
             return self.signup()
         email, user = picked
         if not user["lock"].acquire(blocking=False):
             return
         try:
-            if r < 0.40:
+            if r < 0.34:
                 self.login(email, user)
-            elif r < 0.80:
+            elif r < 0.64:
                 self.refresh(user)
-            elif r < 0.88:
+            elif r < 0.69:
                 self.logout(user)
-            else:
+            elif r < 0.76:
                 self.rule(user)
+            elif r < 0.84:
+                self.claim(email, user)
+            elif r < 0.90:
+                self.share(email, user)
+            elif r < 0.94:
+                self.release(email, user)
+            else:
+                self.heartbeat(email)
         finally:
             user["lock"].release()
 
@@ -272,6 +291,148 @@ class Load:
             self.led.counts["rule"] += 1
 
 
+    def auth(self, user):
+        sid = self.live_session(user)
+        if sid is None:
+            return None
+        return {"Authorization": "Bearer " + self.led.sessions[sid]["access"]}
+
+    def claim(self, email, user):
+        hdr = self.auth(user)
+        with self.led.lock:
+            code = self.led.codes.pop() if self.led.codes and hdr else None
+        if code is None:
+            return
+        code, device_token = code
+        name = "Plug " + uuid.uuid4().hex[:8]
+        resp = self.post(self.srv.base + "/v1/devices/claim", headers=hdr,
+                         json={"claim_code": code, "name": name})
+        if resp.status_code != 201:
+            raise Failure("claim: %d %s" % (resp.status_code, resp.text))
+        with self.led.lock:
+            self.led.devices[resp.json()["id"]] = {
+                "owner": email, "name": name, "pending": False, "released": False,
+                "shares": {}, "token": device_token, "firmware": None}
+            self.led.counts["claim"] += 1
+
+    def owned_device(self, email):
+        with self.led.lock:
+            mine = [d for d, v in self.led.devices.items()
+                    if v["owner"] == email and not v["released"] and not v["pending"]]
+        return self.rng.choice(mine) if mine else None
+
+    def share(self, email, user):
+        hdr, did = self.auth(user), self.owned_device(email)
+        with self.led.lock:
+            others = [e for e in self.led.users if e != email]
+        if hdr is None or did is None or not others:
+            return
+        d = self.led.devices[did]
+        sharee = self.rng.choice(others)
+        if sharee in d["shares"].values():
+            return
+        d["pending"] = True
+        resp = self.post(self.srv.base + "/v1/devices/%s/shares" % did, headers=hdr,
+                         json={"email": sharee, "role": "viewer"})
+        if resp.status_code != 201:
+            raise Failure("share: %d %s" % (resp.status_code, resp.text))
+        with self.led.lock:
+            d["shares"][resp.json()["id"]] = sharee
+            d["pending"] = False
+            self.led.counts["share"] += 1
+
+    def release(self, email, user):
+        hdr, did = self.auth(user), self.owned_device(email)
+        if hdr is None or did is None:
+            return
+        d = self.led.devices[did]
+        d["pending"] = True
+        resp = self.http.delete(self.srv.base + "/v1/devices/%s" % did, headers=hdr,
+                                timeout=HTTP_TIMEOUT)
+        if resp.status_code != 204:
+            raise Failure("release: %d %s" % (resp.status_code, resp.text))
+        with self.led.lock:
+            d.update(released=True, pending=False)
+            self.led.counts["release"] += 1
+
+
+    def heartbeat(self, email):
+        did = self.owned_device(email)
+        if did is None:
+            return
+        d = self.led.devices[did]
+        fw = "1.0.%d" % self.rng.randrange(1 << 20)
+        d["pending"] = True
+        resp = self.post(self.srv.base + "/v1/device/heartbeat", json={"firmware_version": fw},
+                         headers={"Authorization": "Bearer " + d["token"]})
+        if resp.status_code != 200:
+            raise Failure("heartbeat: %d %s" % (resp.status_code, resp.text))
+        with self.led.lock:
+            d.update(firmware=fw, pending=False)
+            self.led.counts["heartbeat"] += 1
+
+
+def provision(srv, led, count):
+    """Factory side, before the load: plugs with claim codes (acknowledged
+    before any kill, so not part of what is checked)."""
+    resp = requests.post(srv.admin + "/admin/v1/devices", timeout=HTTP_TIMEOUT,
+                         headers={"Authorization": "Bearer " + srv.admin_token},
+                         json={"type": "plug", "model": "Crash Plug", "count": count})
+    if resp.status_code != 201:
+        raise Failure("provisioning: %d %s" % (resp.status_code, resp.text))
+    led.codes += [(d["claim_code"], d["device_token"]) for d in resp.json()["devices"]]
+
+
+def verify_devices(srv, led, http):
+    """Claims, shares and releases after a restart; returns checks made."""
+    tokens = {}
+    n = 0
+
+    def hdr(email):
+        if email not in tokens:
+            resp = http.post(srv.base + "/v1/sessions", timeout=HTTP_TIMEOUT, json={
+                "email": email, "password": led.users[email]["password"], "client": "cli"})
+            if resp.status_code != 200:
+                raise Failure("login of %s for the device checks: %d" % (email, resp.status_code))
+            tokens[email] = {"Authorization": "Bearer " + resp.json()["access_token"]}
+        return tokens[email]
+
+    for did, d in led.devices.items():
+        if d["pending"] or d.get("checked_gone"):
+            continue
+        url = srv.base + "/v1/devices/" + did
+        got = http.get(url, headers=hdr(d["owner"]), timeout=HTTP_TIMEOUT)
+        if d["released"]:
+            seen = [e for e in [d["owner"]] + list(d["shares"].values())
+                    if http.get(url, headers=hdr(e), timeout=HTTP_TIMEOUT).status_code != 404]
+            if seen:
+                raise Failure("released device %s still visible to %d former users after the "
+                              "kill" % (did, len(seen)))
+            d["checked_gone"] = True
+            n += 1
+            continue
+        if got.status_code != 200 or got.json().get("role") != "owner" or \
+                got.json().get("name") != d["name"]:
+            raise Failure("acknowledged claim of device %s lost after the kill: %d %s"
+                          % (did, got.status_code, got.text[:200]))
+        if got.json().get("firmware_version") != d["firmware"]:
+            raise Failure("device %s: last acknowledged heartbeat said firmware %s, after the "
+                          "kill the owner sees %s" % (did, d["firmware"],
+                                                      got.json().get("firmware_version")))
+        listed = http.get(url + "/shares", headers=hdr(d["owner"]), timeout=HTTP_TIMEOUT)
+        ids = {s["id"] for s in listed.json().get("shares", [])}
+        if listed.status_code != 200 or ids != set(d["shares"]):
+            raise Failure("device %s: acknowledged shares %s, listed %s after the kill"
+                          % (did, sorted(d["shares"]), sorted(ids)))
+        for sharee in d["shares"].values():
+            seen = http.get(url, headers=hdr(sharee), timeout=HTTP_TIMEOUT)
+            if seen.status_code != 200 or seen.json().get("role") != "viewer":
+                raise Failure("device %s: acknowledged share lost for its viewer: %d"
+                              % (did, seen.status_code))
+        n += 2 + len(d["shares"])
+    return n
+
+
 def integrity_check(data_dir):
     dbs = sorted(glob.glob(os.path.join(data_dir, "*.db")))
     if not dbs:
@@ -342,7 +503,7 @@ def verify(srv, led, round_users, rng):
         led.sessions[sid]["ended"] = True
         n += 1
     led.rotated = []
-    return n
+    return n + verify_devices(srv, led, http)
 
 
 def main():
@@ -367,6 +528,7 @@ def main():
         for rnd in range(1, args.rounds + 1):
             before = dict(led.counts)
             users_before = set(led.users)
+            provision(srv, led, 150)
             stop = threading.Event()
             loads = [Load(srv, led, random.Random(rng.random()), stop) for _ in range(args.workers)]
             errors = []
