@@ -79,12 +79,23 @@ curl -sf -H "$H" "http://127.0.0.1:$PORT/v1/accounts" \
     -d '{"email":"bench@example.com","password":"correct horse battery staple","display_name":"Bench"}' >/dev/null
 AT=$(curl -sf -H "$H" "http://127.0.0.1:$PORT/v1/sessions" \
     -d '{"email":"bench@example.com","password":"correct horse battery staple","client":"cli"}' | json_field access_token)
+# Three devices for GET /v1/devices: provisioned by the admin API, claimed
+# and named by the bench user (a camera, a plug, a bulb).
+ADM=$(sed -n 's/^admin token: //p' "$WORK/stdout")
+for t in camera plug bulb; do
+    CODE=$(curl -sf -H "$H" -H "Authorization: Bearer $ADM" "http://127.0.0.1:$APORT/admin/v1/devices" \
+        -d "{\"type\":\"$t\",\"model\":\"Bench $t\"}" |
+        /usr/bin/python3 -c 'import json,sys;print(json.load(sys.stdin)["devices"][0]["claim_code"])')
+    curl -sf -H "$H" -H "Authorization: Bearer $AT" "http://127.0.0.1:$PORT/v1/devices/claim" \
+        -d "{\"claim_code\":\"$CODE\",\"name\":\"Bench $t\"}" >/dev/null
+done
 
 : >"$WORK/rows"
 echo "bench: wrk -t$THREADS -c$CONNS -d${SECS}s against each endpoint" >&2
 wrk_run "nginx_return_200" "http://127.0.0.1:$NGINX_PORT/"
 wrk_run "healthz" "http://127.0.0.1:$PORT/healthz"
 wrk_run "get_me" "http://127.0.0.1:$PORT/v1/me" -H "Authorization: Bearer $AT"
+wrk_run "get_devices" "http://127.0.0.1:$PORT/v1/devices" -H "Authorization: Bearer $AT"
 cat >"$WORK/login.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
