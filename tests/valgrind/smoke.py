@@ -4,9 +4,10 @@
 Starts SAFEHOUSE_BIN (a debug build without sanitizers) under $VALGRIND on a
 temporary data directory, makes a few calls on every kind of route (sign-up,
 login, reads, writes, refresh and refresh reuse, bad input, the admin API, the
-admin CLI), stops it with SIGTERM and fails unless both the server and the CLI
-exit 0: valgrind is run with --error-exitcode, so an invalid access or a
-definite leak turns into a non-zero exit.
+admin CLI, the device routes with heartbeats through the group commit), stops
+it with SIGTERM and fails unless both the server and the CLI exit 0: valgrind
+runs with --error-exitcode, so an invalid access or a definite leak turns
+into a non-zero exit.
 """
 
 import json
@@ -131,8 +132,44 @@ def run_calls(base, admin, adm, data):
     if cli.returncode != 0:
         print(cli.stderr[-4000:], file=sys.stderr)
         raise SystemExit(f"smoke: admin CLI exit code {cli.returncode} under valgrind")
+    fresh = expect(s.post(base + "/v1/sessions", timeout=t, json=dict(
+        login, password="another horse battery")), 200, "login with the new password")
+    run_device_calls(s, base, admin, adm, {"Authorization": "Bearer " + fresh["access_token"]})
     expect(s.post(base + "/v1/logout", headers=oauth, timeout=t), 204, "logout")
     expect(s.get(base + "/v1/me", headers=oauth, timeout=t), 401, "after logout")
+
+
+def run_device_calls(s, base, admin, adm, auth):
+    """Provisioning, claim, state, heartbeat (group commit), stream ticket and
+    relay check, sharing and release."""
+    t = TIMEOUT
+    prov = expect(s.post(admin + "/admin/v1/devices", headers=adm, timeout=t,
+                         json={"type": "camera", "model": "Val Cam"}), 201, "provision")
+    dev = prov["devices"][0]
+    got = expect(s.post(base + "/v1/devices/claim", headers=auth, timeout=t,
+                        json={"claim_code": dev["claim_code"], "name": "Hall"}), 201, "claim")
+    url = base + "/v1/devices/" + got["id"]
+    expect(s.get(base + "/v1/devices", headers=auth, timeout=t), 200, "devices")
+    expect(s.patch(url, headers=auth, json={"name": "Porch"}, timeout=t), 200, "rename")
+    expect(s.put(url + "/state", headers=auth, json={"power": "on"}, timeout=t), 200, "state")
+    dauth = {"Authorization": "Bearer " + dev["device_token"]}
+    expect(s.post(base + "/v1/device/heartbeat", headers=dauth, timeout=t,
+                  json={"firmware_version": "1.0.0", "wifi_ssid": "home", "subnet": "10.0.0.0/24",
+                        "local_ip": "10.0.0.9"}), 200, "heartbeat")
+    expect(s.get(url, headers=auth, timeout=t), 200, "device")
+    ticket = expect(s.post(url + "/stream", headers=auth, timeout=t), 201, "stream ticket")
+    relay = expect(s.post(admin + "/admin/v1/relays", headers=adm, timeout=t), 201, "relay")
+    rauth = {"Authorization": "Bearer " + relay["relay_token"]}
+    expect(s.post(base + "/v1/streams/verify", headers=rauth, json={"ticket": ticket["ticket"]},
+                  timeout=t), 200, "stream verify")
+    friend = {"email": "friend@example.com", "password": "another fine password"}
+    expect(s.post(base + "/v1/accounts", json=friend, timeout=t), 201, "second account")
+    share = expect(s.post(url + "/shares", headers=auth, timeout=t,
+                          json={"email": "friend@example.com", "role": "viewer"}), 201, "share")
+    expect(s.get(url + "/shares", headers=auth, timeout=t), 200, "shares")
+    expect(s.delete(url + "/shares/" + share["id"], headers=auth, timeout=t), 204, "unshare")
+    expect(s.delete(url, headers=auth, timeout=t), 204, "release")
+    expect(s.post(base + "/v1/device/reset", headers=dauth, timeout=t), 200, "reset")
 
 
 if __name__ == "__main__":
