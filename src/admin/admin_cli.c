@@ -32,7 +32,8 @@ static void usage(void)
             "       safehouse admin token-reset [--data-dir DIR]\n"
             "       safehouse admin device provision [--data-dir DIR] --type TYPE --model MODEL\n"
             "                                        [--count N]\n"
-            "       safehouse admin relay create [--data-dir DIR]\n");
+            "       safehouse admin relay create [--data-dir DIR]\n"
+            "       safehouse admin oauth-client add|list|rotate-secret|disable ...\n");
 }
 
 struct revoke_args {
@@ -276,14 +277,32 @@ static int run(sh_app *app, int cmd, const struct revoke_args *a)
     }
 }
 
+int sh_admin_open(sh_config *cfg, sh_app *app)
+{
+    char db[SH_CONFIG_PATH_MAX + 32];
+
+    /* A mistyped --data-dir must not quietly create a new, empty service. */
+    if (sh_config_path(cfg, "safehouse.db", db, sizeof(db)) != 0 || access(db, F_OK) != 0) {
+        fprintf(stderr, "safehouse: no database in %s (check --data-dir)\n", cfg->data_dir);
+        return 1;
+    }
+    if (sh_app_open(app, cfg) != SH_OK) {
+        fprintf(stderr, "safehouse: cannot open data dir %s\n", cfg->data_dir);
+        sh_app_close(app);
+        return 1;
+    }
+    return 0;
+}
+
 int sh_admin_cli(int argc, char **argv)
 {
     struct revoke_args a = {0, NULL, 0, NULL, NULL, 0};
-    char db[SH_CONFIG_PATH_MAX + 32];
     sh_config cfg;
     sh_app app;
     int cmd, words, code;
 
+    if (argc >= 2 && strcmp(argv[1], "oauth-client") == 0)
+        return sh_admin_oauth_cli(argc - 1, argv + 1);
     if (argc < 2 || (cmd = which(argc, argv, &words)) == 0) {
         usage();
         return EXIT_USAGE;
@@ -298,16 +317,8 @@ int sh_admin_cli(int argc, char **argv)
         usage();
         return EXIT_USAGE;
     }
-    /* A mistyped --data-dir must not quietly create a new, empty service. */
-    if (sh_config_path(&cfg, "safehouse.db", db, sizeof(db)) != 0 || access(db, F_OK) != 0) {
-        fprintf(stderr, "safehouse: no database in %s (check --data-dir)\n", cfg.data_dir);
-        return 1;
-    }
-    if (sh_app_open(&app, &cfg) != SH_OK) {
-        fprintf(stderr, "safehouse: cannot open data dir %s\n", cfg.data_dir);
-        sh_app_close(&app);
-        return 1;
-    }
+    if ((code = sh_admin_open(&cfg, &app)) != 0)
+        return code;
     code = run(&app, cmd, &a);
     sh_app_close(&app);
     return code;

@@ -145,6 +145,13 @@ const struct sh_route sh_admin_routes[] = {
     {"POST", "/admin/v1/devices", devices_provision, SH_AUTH_ADMIN, SH_ROUTE_BODY | SH_ROUTE_WRITE,
      0},
     {"POST", "/admin/v1/relays", relays_create, SH_AUTH_ADMIN, SH_ROUTE_WRITE, 0},
+    {"POST", "/admin/v1/oauth/clients", sh_admin_oauth_clients_create, SH_AUTH_ADMIN,
+     SH_ROUTE_BODY | SH_ROUTE_WRITE, 0},
+    {"GET", "/admin/v1/oauth/clients", sh_admin_oauth_clients_list, SH_AUTH_ADMIN, 0, 0},
+    {"POST", "/admin/v1/oauth/clients/{id}/secret", sh_admin_oauth_client_rotate, SH_AUTH_ADMIN,
+     SH_ROUTE_WRITE, 0},
+    {"POST", "/admin/v1/oauth/clients/{id}/disable", sh_admin_oauth_client_disable, SH_AUTH_ADMIN,
+     SH_ROUTE_WRITE, 0},
 };
 
 const size_t sh_admin_routes_count = sizeof(sh_admin_routes) / sizeof(sh_admin_routes[0]);

@@ -23,18 +23,15 @@ struct sh_revocation {
     int64_t integration; /* every partner token */
     sh_idmap *clients;   /* OAuth client id -> max not_before */
     sh_idmap *grants;    /* grant id -> max not_before */
-    int64_t last_seq; /* newest rule row seen by sync */
+    int64_t last_seq;    /* newest rule row seen by sync */
     uint64_t count;
     pthread_mutex_t sync_lock;
 };
 
 static const char *const scope_names[] = {
-    [SH_RULE_ALL] = "all",
-    [SH_RULE_CLASS] = "class",
-    [SH_RULE_USER] = "user",
-    [SH_RULE_SESSION] = "session",
-    [SH_RULE_CLIENT] = "client",
-    [SH_RULE_INTEGRATION] = "integration",
+    [SH_RULE_ALL] = "all",       [SH_RULE_CLASS] = "class",
+    [SH_RULE_USER] = "user",     [SH_RULE_SESSION] = "session",
+    [SH_RULE_CLIENT] = "client", [SH_RULE_INTEGRATION] = "integration",
     [SH_RULE_GRANT] = "grant",
 };
 #define RULE_LAST SH_RULE_GRANT

@@ -44,10 +44,7 @@ void sh_buf_add(sh_buf *b, const void *data, size_t n)
     b->p[b->len] = '\0';
 }
 
-void sh_buf_puts(sh_buf *b, const char *s)
-{
-    sh_buf_add(b, s, strlen(s));
-}
+void sh_buf_puts(sh_buf *b, const char *s) { sh_buf_add(b, s, strlen(s)); }
 
 void sh_buf_html(sh_buf *b, const char *s)
 {

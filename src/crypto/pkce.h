@@ -18,6 +18,6 @@ int sh_pkce_challenge_valid(const char *s, size_t len);
 /* 1 if verifier (43..128 unreserved characters, RFC 7636 4.1) hashes to
  * challenge; compared in constant time. */
 __attribute__((warn_unused_result)) int sh_pkce_s256_check(const char *challenge,
-                                                            const char *verifier, size_t len);
+                                                           const char *verifier, size_t len);
 
 #endif

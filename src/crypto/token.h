@@ -91,11 +91,9 @@ void sh_token_mac_seal(const sh_keyring *kr, const char *prefix, uint8_t *payloa
 /* Checks prefix, length, checksum, version, key id and MAC of text and
  * copies the payload (payload_len bytes) out. SH_ERR_INVALID_TOKEN with no
  * hint why. The caller checks expiry. */
-__attribute__((warn_unused_result)) sh_status sh_token_mac_open(const sh_keyring *kr,
-                                                                const char *prefix,
-                                                                const char *text, size_t len,
-                                                                uint8_t *payload,
-                                                                size_t payload_len);
+__attribute__((warn_unused_result)) sh_status
+sh_token_mac_open(const sh_keyring *kr, const char *prefix, const char *text, size_t len,
+                  uint8_t *payload, size_t payload_len);
 
 /* Makes a random opaque token with `prefix`; secret receives its 32 bytes. */
 void sh_token_opaque_new(const char *prefix, uint8_t secret[SH_TOKEN_SECRET_LEN],

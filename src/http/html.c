@@ -23,8 +23,7 @@ static void hash_style(void)
     unsigned char h[crypto_hash_sha256_BYTES];
 
     crypto_hash_sha256(h, (const unsigned char *)STYLE, strlen(STYLE));
-    sodium_bin2base64(style_hash, sizeof(style_hash), h, sizeof(h),
-                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(style_hash, sizeof(style_hash), h, sizeof(h), sodium_base64_VARIANT_ORIGINAL);
 }
 
 void sh_html_csp(char out[SH_HTML_CSP_MAX], const char *form_origin)

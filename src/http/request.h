@@ -32,11 +32,11 @@ typedef struct sh_req sh_req;
 typedef sh_status (*sh_handler)(sh_req *r);
 
 enum sh_auth_kind {
-    SH_AUTH_NONE,   /* anyone */
-    SH_AUTH_USER,   /* app access token */
-    SH_AUTH_ADMIN,  /* admin token, admin listener only */
-    SH_AUTH_DEVICE, /* device token */
-    SH_AUTH_RELAY,  /* media relay credential */
+    SH_AUTH_NONE,    /* anyone */
+    SH_AUTH_USER,    /* app access token */
+    SH_AUTH_ADMIN,   /* admin token, admin listener only */
+    SH_AUTH_DEVICE,  /* device token */
+    SH_AUTH_RELAY,   /* media relay credential */
     SH_AUTH_PARTNER, /* OAuth partner access token (sh_oa_) only */
 };
 
@@ -77,8 +77,8 @@ struct sh_req {
     char params[SH_PATH_PARAMS_MAX][SH_PATH_PARAM_LEN + 1];
     const char *bearer; /* Authorization bearer token, or NULL */
     size_t bearer_len;
-    json_t *body;           /* parsed JSON object, for SH_ROUTE_BODY */
-    sh_form *form;          /* parsed parameters, for SH_ROUTE_FORM */
+    json_t *body;  /* parsed JSON object, for SH_ROUTE_BODY */
+    sh_form *form; /* parsed parameters, for SH_ROUTE_FORM */
     /* request headers, looked up through the server */
     const char *(*header_fn)(void *ctx, const char *name);
     void *header_ctx;

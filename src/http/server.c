@@ -158,8 +158,7 @@ static void add_page_headers(struct MHD_Response *resp, const struct conn_req *c
 static enum MHD_Result queue_text(struct conn_req *cr, int status, char *text, size_t len,
                                   const char *ctype)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     enum MHD_Result ret;
 
     if (resp == NULL) {

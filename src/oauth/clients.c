@@ -158,8 +158,7 @@ sh_status sh_oauth_client_add(const sh_oauth *o, const char *name, const char *c
         return fail(detail, cap,
                     "scopes must be a space-separated list of devices:read, devices:control, "
                     "camera:stream");
-    if (service_key != NULL &&
-        (klen < SH_OAUTH_SERVICE_KEY_MIN || klen > SH_OAUTH_SERVICE_KEY_MAX))
+    if (service_key != NULL && (klen < SH_OAUTH_SERVICE_KEY_MIN || klen > SH_OAUTH_SERVICE_KEY_MAX))
         return fail(detail, cap, "the IFTTT service key must be 16 to 256 characters");
     if ((rc = set_uris(&c, uris, n, detail, cap)) != SH_OK)
         return rc;

@@ -49,8 +49,8 @@ static int parse_hash(const sh_oauth *o, const char *prefix, const char *domain,
 
 static int grant_alive(const sh_oauth *o, const sh_oauth_grant_rec *g)
 {
-    return g->revoked_at == 0 && sh_revocation_allows_partner(o->auth->rev, &g->client, &g->user,
-                                                              &g->id, g->created_at);
+    return g->revoked_at == 0 &&
+           sh_revocation_allows_partner(o->auth->rev, &g->client, &g->user, &g->id, g->created_at);
 }
 
 static void mint(const sh_oauth *o, const sh_oauth_grant_rec *g, unsigned scopes, int64_t now,
@@ -139,12 +139,12 @@ static sh_status make_grant(const sh_oauth *o, const sh_oauth_code_rec *code,
     rc = sh_store_oauth(store(o))->code_consume(store(o), code->hash, g->created_at, &g->id);
     if (rc == SH_OK)
         rc = sh_store_oauth(store(o))->grants_live(store(o), &g->user, &g->client, collect_grant,
-                                                  &old);
+                                                   &old);
     for (size_t i = 0; rc == SH_OK && i < old.n; i++)
         rc = end_grant_tx(o, &old.ids[i], g->created_at);
     if (rc == SH_OK)
         rc = sh_store_oauth(store(o))->grant_insert(store(o), g, code->devices, code->ndevices,
-                                                   refresh_hash);
+                                                    refresh_hash);
     end = sh_store_batch_end(store(o), rc == SH_OK);
     return rc == SH_OK ? end : rc;
 }
@@ -326,8 +326,8 @@ sh_status sh_oauth_introspect(const sh_oauth *o, const sh_oauth_client_rec *clie
         if (sh_partner_token_verify(o->auth->kr, token, strlen(token), sh_clock_now_us(),
                                     &claims) != SH_OK ||
             !sh_id_equal(&claims.client, &client->id) ||
-            !sh_revocation_allows_partner(o->auth->rev, &claims.client, &claims.user,
-                                          &claims.grant, claims.grant_created))
+            !sh_revocation_allows_partner(o->auth->rev, &claims.client, &claims.user, &claims.grant,
+                                          claims.grant_created))
             return SH_OK;
         out->active = 1;
         out->scopes = claims.scopes;

@@ -69,8 +69,8 @@ void sh_login_ticket_encode(const sh_keyring *kr, const sh_login_ticket *t, char
     sh_token_mac_seal(kr, SH_TOKEN_OAUTH_LOGIN, p, sizeof(p), out);
 }
 
-sh_status sh_login_ticket_verify(const sh_keyring *kr, const char *text, size_t len,
-                                 int64_t now_us, sh_login_ticket *t)
+sh_status sh_login_ticket_verify(const sh_keyring *kr, const char *text, size_t len, int64_t now_us,
+                                 sh_login_ticket *t)
 {
     uint8_t p[LOGIN_PAYLOAD_LEN];
 

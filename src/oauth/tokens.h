@@ -42,9 +42,10 @@ typedef struct sh_login_ticket {
 void sh_partner_token_encode(const sh_keyring *kr, const sh_partner_claims *c,
                              char out[SH_TOKEN_MAX]);
 /* Format, MAC and expiry (against now_us); no revocation check. */
-__attribute__((warn_unused_result)) sh_status
-sh_partner_token_verify(const sh_keyring *kr, const char *text, size_t len, int64_t now_us,
-                        sh_partner_claims *c);
+__attribute__((warn_unused_result)) sh_status sh_partner_token_verify(const sh_keyring *kr,
+                                                                      const char *text, size_t len,
+                                                                      int64_t now_us,
+                                                                      sh_partner_claims *c);
 
 void sh_login_ticket_encode(const sh_keyring *kr, const sh_login_ticket *t, char out[SH_TOKEN_MAX]);
 __attribute__((warn_unused_result)) sh_status sh_login_ticket_verify(const sh_keyring *kr,

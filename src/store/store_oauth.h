@@ -121,8 +121,8 @@ struct sh_store_oauth_ops {
      * *outcome says what happened; new_hash is stored only when ROTATED, and
      * the grant's last_used_at is set to now. SH_ERR_NOT_FOUND if unknown. */
     sh_status (*refresh_use)(sh_store *st, const uint8_t old_hash[SH_STORE_HASH_LEN],
-                             const uint8_t new_hash[SH_STORE_HASH_LEN], int64_t now,
-                             sh_id *grant, int *outcome);
+                             const uint8_t new_hash[SH_STORE_HASH_LEN], int64_t now, sh_id *grant,
+                             int *outcome);
 
     /* The user's role on a device named by the grant, in the generation the
      * grant names, which must still be the device's current one; also

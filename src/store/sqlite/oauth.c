@@ -22,7 +22,8 @@ static const char SQL_CLIENT_INSERT[] =
     "INSERT INTO oauth_clients(id,name,secret_hash,redirect_uris,scopes,service_key_hash,"
     "created_at,secret_set_at) VALUES(?,?,?,?,?,?,?,?)";
 static const char SQL_CLIENT_GET[] = "SELECT " CLIENT_COLS " FROM oauth_clients WHERE id=?";
-static const char SQL_CLIENT_LIST[] = "SELECT " CLIENT_COLS " FROM oauth_clients ORDER BY created_at";
+static const char SQL_CLIENT_LIST[] =
+    "SELECT " CLIENT_COLS " FROM oauth_clients ORDER BY created_at";
 static const char SQL_CLIENT_SECRET[] =
     "UPDATE oauth_clients SET secret_hash=?,secret_set_at=? WHERE id=?";
 static const char SQL_CLIENT_DISABLE[] =
