@@ -79,8 +79,8 @@ static sh_status basic_credentials(const char *h, char *id, size_t id_cap, char 
         sodium_memzero(buf, sizeof(buf));
         return SH_ERR_INVALID_CLIENT;
     }
-    snprintf(id, id_cap, "%s", buf);
-    snprintf(secret, secret_cap, "%s", colon + 1);
+    memcpy(id, buf, strlen(buf) + 1);
+    memcpy(secret, colon + 1, strlen(colon + 1) + 1);
     sodium_memzero(buf, sizeof(buf));
     return SH_OK;
 }

@@ -127,6 +127,8 @@ static enum MHD_Result queue_problem(struct conn_req *cr, sh_status st)
         MHD_add_response_header(resp, "WWW-Authenticate",
                                 st == SH_ERR_UNAUTHENTICATED ? "Bearer"
                                                              : "Bearer error=\"invalid_token\"");
+    if (st == SH_ERR_INSUFFICIENT_SCOPE) /* RFC 6750 3.1 */
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer error=\"insufficient_scope\"");
     if (st == SH_ERR_BUSY) {
         snprintf(num, sizeof(num), "%d", cr->r.retry_after > 0 ? cr->r.retry_after : 1);
         MHD_add_response_header(resp, "Retry-After", num);
