@@ -25,6 +25,7 @@
 #include "crypto/hash.h"
 #include "crypto/password.h"
 #include "crypto/token.h"
+#include "oauth/client_cache.h"
 #include "oauth/grants.h"
 
 #define POLL_INTERVAL_US 250000
@@ -290,6 +291,8 @@ int sh_app_serve(sh_app *app)
         sh_log_event(SH_LOG_WARN, "argon2_cost_below_owasp", NULL, NULL);
     if (sh_password_init() != SH_OK)
         goto out;
+    if ((app->oauth.clients = sh_client_cache_new()) == NULL)
+        goto out;
     if (sh_workpool_new(app->cfg.hash_workers, app->cfg.hash_queue, &app->hash_pool) != SH_OK ||
         sh_workpool_new(app->cfg.write_workers, app->cfg.write_queue, &app->write_pool) != SH_OK)
         goto out;
@@ -326,6 +329,8 @@ out:
     app->stopping = 1;
     if (app->poller_started)
         pthread_join(app->poller, NULL);
+    sh_client_cache_free(app->oauth.clients);
+    app->oauth.clients = NULL;
     if (code == 0)
         sh_log_event(SH_LOG_INFO, "stopped", NULL, NULL);
     return code;

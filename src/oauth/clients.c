@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/hash.h"
+#include "oauth/client_cache.h"
 #include "oauth/scopes.h"
 
 #define SECRET_DOMAIN "client_secret"
@@ -191,6 +192,7 @@ sh_status sh_oauth_client_rotate(const sh_oauth *o, const sh_id *id, char secret
     new_secret(o, secret, hash);
     rc = sh_store_oauth(o->auth->store)
              ->client_set_secret(o->auth->store, id, hash, sh_clock_now_us());
+    sh_client_cache_drop(o->clients, id);
     if (rc != SH_OK) {
         sodium_memzero(secret, SH_TOKEN_MAX);
         return rc;
@@ -214,6 +216,7 @@ sh_status sh_oauth_client_disable(const sh_oauth *o, const sh_id *id)
     if (rc == SH_OK)
         rc = sh_revocation_add(st, o->auth->rev, SH_RULE_CLIENT, hex.s, now, NULL);
     end = sh_store_batch_end(st, rc == SH_OK);
+    sh_client_cache_drop(o->clients, id);
     if (rc == SH_OK)
         rc = end;
     if (rc == SH_OK)
@@ -228,7 +231,7 @@ sh_status sh_oauth_client_find(const sh_oauth *o, const char *id_text, sh_oauth_
 
     if (id_text == NULL || sh_id_from_hex(id_text, &id) != 0)
         return SH_ERR_NOT_FOUND;
-    rc = sh_store_oauth(o->auth->store)->client_get(o->auth->store, &id, out);
+    rc = sh_client_cache_get(o->clients, o->auth->store, &id, out);
     if (rc == SH_OK && out->disabled_at != 0)
         rc = SH_ERR_NOT_FOUND;
     return rc;

@@ -7,6 +7,7 @@
  *   scopes.c     scope names and bits
  *   tokens.c     partner access tokens (sh_oa_) and browser login tickets
  *   clients.c    registered partners: secrets, redirect URIs, authentication
+ *   client_cache.c  client rows kept in memory for a second
  *   authorize.c  the authorization request, login and consent -> code
  *   pages.c      the HTML pages of the authorize step
  *   grants.c     token endpoint, refresh rotation, revoke, introspect,
@@ -27,12 +28,16 @@
 /* A grant whose refresh tokens are unused this long is dead. */
 #define SH_OAUTH_REFRESH_IDLE_S (365LL * 24 * 3600)
 
+struct sh_client_cache;
+
 typedef struct sh_oauth {
     const sh_auth *auth;
     char issuer[SH_OAUTH_ISSUER_MAX]; /* "https://home.example.com", no trailing slash */
     int64_t access_ttl_us;
     int64_t code_ttl_us;
     int cookie_secure; /* issuer is https: cookies get Secure */
+    /* clients read in the last second (client_cache.h); NULL in the CLI */
+    struct sh_client_cache *clients;
 } sh_oauth;
 
 #endif

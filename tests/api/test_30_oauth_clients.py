@@ -63,6 +63,8 @@ def test_rotate_secret(server):
     new = json.loads(p.stdout)
     assert new["client_id"] == c.id and new["client_secret"].startswith("sh_cs_")
     assert new["client_secret"] != c.secret
+    # a running server sees a change made by the CLI within a second (client cache)
+    assert wait_until(lambda: introspect(server, c, body["access_token"]).status_code == 401)
     oauth_error(introspect(server, c, body["access_token"]), 401, "invalid_client")
     c2 = Client(c.id, new["client_secret"], c.redirect_uri, c.name)
     r = introspect(server, c2, body["access_token"])
@@ -81,9 +83,12 @@ def test_disable_ends_every_token_and_new_links(server):
     # a rule written by the CLI reaches the running server within a second
     assert wait_until(lambda: partner_devices(server, body["access_token"]).status_code == 401)
     assert_problem(partner_devices(server, body["access_token"]), 401, "invalid_token")
-    oauth_error(token_req(server, c, {"grant_type": "refresh_token",
-                                      "refresh_token": body["refresh_token"]}), 401, "invalid_client")
+    again = lambda: token_req(server, c, {"grant_type": "refresh_token",
+                                          "refresh_token": body["refresh_token"]})
+    assert wait_until(lambda: again().status_code == 401)
+    oauth_error(again(), 401, "invalid_client")
     _, challenge = pkce()
+    assert wait_until(lambda: Browser(server).authorize(c, challenge).status_code == 400)
     r = Browser(server).authorize(c, challenge)
     assert r.status_code == 400 and "Location" not in r.headers
     p = server.cli("admin", "oauth-client", "disable", "--client", c.id)
@@ -111,6 +116,11 @@ def test_admin_api_clients(server):
     assert mine["scopes"] == "devices:read devices:control" and "client_secret" not in mine
     rot = expect_json(server.admin_req("POST", "/admin/v1/oauth/clients/%s/secret" % created["client_id"]), 200)
     assert rot["client_secret"] != created["client_secret"]
+    # through the admin API (same process) the old secret stops at once
+    old = Client(created["client_id"], created["client_secret"], GOOGLE_URI, "x")
+    new = Client(created["client_id"], rot["client_secret"], GOOGLE_URI, "x")
+    oauth_error(introspect(server, old, "x"), 401, "invalid_client")
+    assert introspect(server, new, "x").json() == {"active": False}
     dis = expect_json(server.admin_req("POST", "/admin/v1/oauth/clients/%s/disable" % created["client_id"]), 200)
     assert dis["disabled_at"]
     assert_problem(server.admin_req("POST", "/admin/v1/oauth/clients/%s/disable" % created["client_id"]),
