@@ -206,3 +206,24 @@ def test_get_is_method_not_allowed(setup):
     # no route matched, so this is the router's problem+json, not an OAuth answer
     r = requests.get(srv.base + "/oauth/token", timeout=HTTP_TIMEOUT)
     assert r.status_code == 405 and "POST" in r.headers.get("Allow", "")
+
+
+def test_concurrent_refreshes_with_one_token(setup):
+    """Eight partners' retries at once with the same refresh token: the exchanges are
+    serialized; each answer is a valid pair, the grant survives, and only the newest
+    refresh token (and the presented one, still the previous) keeps working."""
+    from conftest import parallel
+    srv, c, u, cam = setup
+    t = link(srv, u, c, [])
+    results = parallel(lambda: refresh(srv, c, t["refresh_token"]), [()] * 8)
+    assert all(r.status_code == 200 for r in results), [r.text for r in results]
+    news = [r.json()["refresh_token"] for r in results]
+    assert len(set(news)) == 8
+    alive = [rt for rt in news if introspect(srv, c, rt).json().get("active")]
+    assert len(alive) == 1, alive
+    for r in results:       # every access token handed out works
+        assert partner_devices(srv, r.json()["access_token"]).status_code == 200
+    # superseded, never used: refused without ending the link
+    stale = [rt for rt in news if rt != alive[0]][0]
+    oauth_error(refresh(srv, c, stale), 400, "invalid_grant")
+    assert refresh(srv, c, alive[0]).status_code == 200
