@@ -9,9 +9,9 @@
  *     Name: value LF        (up to MAX_HEADERS)
  *     LF
  *     body
- * A query string is cut off and the path is used as libmicrohttpd would pass
- * it. Paths under /admin/ go to the admin listener's table, the rest to the
- * public one (both serve /healthz).
+ * PATH may carry a query string, which form routes (GET /oauth/authorize)
+ * read. Paths under /admin/ go to the admin listener's table, the rest to
+ * the public one (both serve /healthz).
  *
  * Placeholders, so that mutations reach the handlers behind authentication:
  *   $AT  a live access token of user A (re-minted when a request killed it)
@@ -255,7 +255,7 @@ static const char *next_line(const char **p, const char *end, size_t *len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data, *end = p + size, *line, *sp;
-    char *method = NULL, *path = NULL, *body = NULL, *q;
+    char *method = NULL, *path = NULL, *body = NULL;
     char *names[MAX_HEADERS], *values[MAX_HEADERS];
     const char *headers[MAX_HEADERS][2];
     size_t n, nh = 0, body_len = 0, vlen;
@@ -266,8 +266,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     method = sh_fuzz_cstr((const uint8_t *)line, (size_t)(sp - line));
     path = expand(sp + 1, n - (size_t)(sp - line) - 1, &vlen);
-    if ((q = strchr(path, '?')) != NULL)
-        *q = '\0';
     while ((line = next_line(&p, end, &n)) != NULL && n > 0 && nh < MAX_HEADERS) {
         const char *colon = memchr(line, ':', n);
         if (colon == NULL)

@@ -57,11 +57,15 @@ for f in $want_c; do case " $got_c " in *" $f "*) ;; *) echo "lint: REL_CFLAGS l
 for f in $want_l; do case " $got_l " in *" $f "*) ;; *) echo "lint: REL_LDFLAGS lacks $f"; fail=1 ;; esac; done
 for f in $want_w; do case " $got_w " in *" $f "*) ;; *) echo "lint: WARN lacks $f"; fail=1 ;; esac; done
 if [ -x build/safehouse ] && command -v readelf >/dev/null; then
-    readelf -h build/safehouse | grep -q 'DYN' || { echo "lint: build/safehouse is not PIE"; fail=1; }
-    readelf -d build/safehouse | grep -q 'BIND_NOW' || { echo "lint: no BIND_NOW"; fail=1; }
-    readelf -l build/safehouse | grep -q 'GNU_RELRO' || { echo "lint: no RELRO"; fail=1; }
-    readelf -s build/safehouse | grep -q '__stack_chk_fail' || { echo "lint: no stack protector"; fail=1; }
-    readelf -s build/safehouse | grep -q '_chk@' || { echo "lint: no FORTIFY_SOURCE calls"; fail=1; }
+    # read once into variables: grep -q on a pipe would SIGPIPE readelf,
+    # which pipefail reports as a failure
+    hdr=$(readelf -h build/safehouse); dyn=$(readelf -d build/safehouse)
+    segs=$(readelf -l build/safehouse); syms=$(readelf -s build/safehouse)
+    grep -q 'DYN' <<<"$hdr" || { echo "lint: build/safehouse is not PIE"; fail=1; }
+    grep -q 'BIND_NOW' <<<"$dyn" || { echo "lint: no BIND_NOW"; fail=1; }
+    grep -q 'GNU_RELRO' <<<"$segs" || { echo "lint: no RELRO"; fail=1; }
+    grep -q '__stack_chk_fail' <<<"$syms" || { echo "lint: no stack protector"; fail=1; }
+    grep -q '_chk@' <<<"$syms" || { echo "lint: no FORTIFY_SOURCE calls"; fail=1; }
 fi
 
 [ $fail -eq 0 ] && echo "lint: ok"

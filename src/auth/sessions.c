@@ -142,6 +142,25 @@ sh_status sh_session_open(const sh_auth *a, const sh_user_rec *u, int token_clas
     return rc;
 }
 
+sh_status sh_session_check_password(const sh_auth *a, const char *email, const char *password,
+                                    size_t password_len, sh_user_rec *u)
+{
+    sh_status rc = find_user(a, email, u);
+
+    if (rc == SH_ERR_NOT_FOUND) {
+        sh_password_burn(password, password_len);
+        return SH_ERR_INVALID_CREDENTIALS;
+    }
+    if (rc != SH_OK)
+        return rc;
+    if ((rc = sh_password_verify(u->password_hash, password, password_len)) != SH_OK) {
+        sh_user_rec_clear(u);
+        return rc;
+    }
+    maybe_rehash(a, u, password, password_len);
+    return SH_OK;
+}
+
 sh_status sh_session_login(const sh_auth *a, const char *email, const char *password,
                            size_t password_len, int token_class, const char *device_name,
                            sh_token_pair *out)
@@ -154,22 +173,13 @@ sh_status sh_session_login(const sh_auth *a, const char *email, const char *pass
         return SH_ERR_INVALID_REQUEST;
     if (device_name != NULL && !sh_display_name_valid(device_name))
         return SH_ERR_INVALID_REQUEST;
-    rc = find_user(a, email, &u);
-    if (rc == SH_ERR_NOT_FOUND) {
-        sh_password_burn(password, password_len);
-        return SH_ERR_INVALID_CREDENTIALS;
-    }
-    if (rc != SH_OK)
+    if ((rc = sh_session_check_password(a, email, password, password_len, &u)) != SH_OK)
         return rc;
-    if ((rc = sh_password_verify(u.password_hash, password, password_len)) != SH_OK)
-        goto out;
-    maybe_rehash(a, &u, password, password_len);
     rc = sh_session_open(a, &u, token_class, device_name, out);
     if (rc == SH_OK) {
         sh_id_to_hex(&out->session, &hex);
         sh_log_event(SH_LOG_INFO, "session_created", "session_id", hex.s);
     }
-out:
     sh_user_rec_clear(&u);
     return rc;
 }

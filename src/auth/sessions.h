@@ -47,6 +47,11 @@ typedef struct sh_session_list {
 sh_status sh_session_login(const sh_auth *a, const char *email, const char *password,
                            size_t password_len, int token_class, const char *device_name,
                            sh_token_pair *out);
+/* Checks e-mail and password without opening a session (the OAuth login
+ * page uses it). Same timing and errors as sh_session_login; re-hashes an
+ * old hash. On SH_OK *u is filled (release with sh_user_rec_clear). */
+sh_status sh_session_check_password(const sh_auth *a, const char *email, const char *password,
+                                    size_t password_len, sh_user_rec *u);
 /* Opens a session for an already authenticated user record (login, seed). */
 sh_status sh_session_open(const sh_auth *a, const sh_user_rec *u, int token_class,
                           const char *device_name, sh_token_pair *out);

@@ -35,6 +35,10 @@ void sh_config_init(sh_config *c)
     c->argon2_ops = 2;
     c->argon2_mem_kib = (size_t)19 * 1024;
     c->access_log = 1;
+    c->oauth_access_ttl_s = 3600;
+    c->oauth_code_ttl_s = 600;
+    if ((v = getenv("SAFEHOUSE_ISSUER")) != NULL && *v)
+        set_str(c->issuer, sizeof(c->issuer), v);
     if ((v = getenv("SAFEHOUSE_DATA_DIR")) != NULL && *v)
         set_str(c->data_dir, sizeof(c->data_dir), v);
     if ((v = getenv("SAFEHOUSE_LISTEN")) != NULL && *v)
@@ -71,6 +75,9 @@ enum {
     OPT_NO_ACCESS_LOG,
     OPT_DEBUG,
     OPT_HASH_QUEUE,
+    OPT_ISSUER,
+    OPT_OAUTH_ACCESS_TTL,
+    OPT_OAUTH_CODE_TTL,
 };
 
 static const struct option serve_opts[] = {
@@ -84,6 +91,9 @@ static const struct option serve_opts[] = {
     {"hash-queue", required_argument, NULL, OPT_HASH_QUEUE},
     {"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"issuer", required_argument, NULL, OPT_ISSUER},
+    {"oauth-access-ttl", required_argument, NULL, OPT_OAUTH_ACCESS_TTL},
+    {"oauth-code-ttl", required_argument, NULL, OPT_OAUTH_CODE_TTL},
     {NULL, 0, NULL, 0},
 };
 
@@ -135,6 +145,26 @@ int sh_config_parse_serve(sh_config *c, int argc, char **argv)
             break;
         case OPT_DEBUG:
             c->log_debug = 1;
+            break;
+        case OPT_ISSUER:
+            if (strlen(optarg) >= sizeof(c->issuer) ||
+                (strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0)) {
+                fprintf(stderr, "safehouse: --issuer needs an http(s) URL of at most 255 "
+                                "characters\n");
+                return -1;
+            }
+            set_str(c->issuer, sizeof(c->issuer), optarg);
+            break;
+        case OPT_OAUTH_ACCESS_TTL:
+            /* Alexa refuses access tokens that live less than 6 minutes */
+            if (parse_num("--oauth-access-ttl", optarg, 360, 86400, &v))
+                return -1;
+            c->oauth_access_ttl_s = (int64_t)v;
+            break;
+        case OPT_OAUTH_CODE_TTL:
+            if (parse_num("--oauth-code-ttl", optarg, 1, 600, &v))
+                return -1;
+            c->oauth_code_ttl_s = (int64_t)v;
             break;
         default:
             return -1;

@@ -25,6 +25,9 @@ typedef struct sh_config {
     size_t argon2_mem_kib;
     int access_log;
     int log_debug;
+    char issuer[256];           /* OAuth issuer URL; default http://<listen> */
+    int64_t oauth_access_ttl_s; /* partner access tokens (>= 360) */
+    int64_t oauth_code_ttl_s;   /* authorization codes (<= 600) */
 } sh_config;
 
 /* Fills defaults, then applies the environment. */

@@ -6,6 +6,7 @@
  */
 #include "devices/devices.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "crypto/hash.h"
 #include "crypto/seal.h"
 #include "devices/heartbeats.h"
+#include "oauth/scopes.h"
+#include "store/store_oauth.h"
 
 #define DEVICE_TOKEN_DOMAIN "device"
 #define CLAIM_DOMAIN "claim"
@@ -118,6 +121,14 @@ static sh_status open_field(const sh_datakey *key, const sh_device_rec *d, const
     return sh_open(key, "devices", col, &d->id, ct, len, out, NULL);
 }
 
+static void unreadable(const sh_device_rec *d)
+{
+    sh_id_hex hex;
+
+    sh_id_to_hex(&d->id, &hex);
+    sh_log_event(SH_LOG_ERROR, "device_field_unreadable", "device_id", hex.s);
+}
+
 /* Fills a view from a record; the network only for the owner. */
 static sh_status make_view(const sh_device_rec *d, int role, const sh_datakey *key,
                            sh_device_view *v)
@@ -137,17 +148,20 @@ static sh_status make_view(const sh_device_rec *d, int role, const sh_datakey *k
     v->desired_state = json_loads(d->desired_state, 0, NULL);
     if (v->desired_state == NULL)
         v->desired_state = json_object();
-    if (key != NULL && d->name_ct != NULL)
-        rc = open_field(key, d, "name", d->name_ct, d->name_ct_len, &v->name);
-    if (rc == SH_OK && key != NULL && role == SH_ROLE_OWNER) {
+    /* A field that fails to open (a tampered or moved ciphertext) shows as
+     * absent: one bad row must not hide every other device of the list. */
+    if (key != NULL && d->name_ct != NULL &&
+        open_field(key, d, "name", d->name_ct, d->name_ct_len, &v->name) != SH_OK)
+        unreadable(d);
+    if (key != NULL && role == SH_ROLE_OWNER) {
         v->has_network = 1;
         if (d->network_ct != NULL &&
-            (rc = open_field(key, d, "network", d->network_ct, d->network_ct_len, &net)) == SH_OK)
+            open_field(key, d, "network", d->network_ct, d->network_ct_len, &net) != SH_OK)
+            unreadable(d);
+        else if (net != NULL)
             v->network = json_loads(net, 0, NULL);
         free(net);
     }
-    if (rc != SH_OK)
-        sh_device_view_clear(v);
     return rc;
 }
 
@@ -260,6 +274,63 @@ static sh_status network_json(const char *ssid, const char *subnet, const char *
     return *out ? SH_OK : SH_ERR_NOMEM;
 }
 
+static int printable_ascii(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n < min || n > max)
+        return 0;
+    for (; *s; s++) {
+        if (*s < 0x21 || *s > 0x7e)
+            return 0;
+    }
+    return 1;
+}
+
+static int ip_ok(const char *s)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int subnet_ok(const char *s)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(s, '/');
+    char *end;
+    long bits;
+    size_t n;
+
+    if (slash == NULL || (n = (size_t)(slash - s)) == 0 || n > INET6_ADDRSTRLEN)
+        return 0;
+    memcpy(addr, s, n);
+    addr[n] = '\0';
+    bits = strtol(slash + 1, &end, 10);
+    if (*end != '\0' || slash[1] == '\0' || bits < 0)
+        return 0;
+    return ip_ok(addr) && bits <= (strchr(addr, ':') ? 128 : 32);
+}
+
+sh_status sh_device_heartbeat_check(const char *firmware, const char *ssid, const char *subnet,
+                                    const char *local_ip, char *detail, size_t cap)
+{
+    const char *bad = NULL;
+
+    if (!printable_ascii(firmware, 1, SH_STORE_FIRMWARE_MAX))
+        bad = "field 'firmware_version' must be 1 to 64 printable ASCII characters";
+    else if (ssid != NULL && (strlen(ssid) > 32 || !sh_display_name_valid(ssid)))
+        bad = "field 'wifi_ssid' must be 1 to 32 bytes without control characters";
+    else if (subnet != NULL && !subnet_ok(subnet))
+        bad = "field 'subnet' must be an address with a prefix length, e.g. 192.168.1.0/24";
+    else if (local_ip != NULL && !ip_ok(local_ip))
+        bad = "field 'local_ip' must be an IPv4 or IPv6 address";
+    if (bad == NULL)
+        return SH_OK;
+    snprintf(detail, cap, "%s", bad);
+    return SH_ERR_INVALID_REQUEST;
+}
+
 sh_status sh_device_heartbeat(const sh_auth *a, const sh_principal *dev, const char *firmware,
                               const char *ssid, const char *subnet, const char *local_ip,
                               json_t **desired)
@@ -340,10 +411,29 @@ sh_status sh_device_reset(const sh_auth *a, const sh_principal *dev, sh_device_s
 
 /* ---- user side ----------------------------------------------------------------- */
 
+/* A partner never holds more than its scopes allow, and never more than
+ * the user it acts for: devices:control makes it at most a controller,
+ * otherwise at most a viewer; owner-only actions are never open to it. */
+static int partner_role(int user_role, unsigned scopes)
+{
+    int cap = (scopes & SH_SCOPE_DEVICES_CONTROL) ? SH_ROLE_CONTROLLER : SH_ROLE_VIEWER;
+
+    return user_role > cap ? user_role : cap;
+}
+
 sh_status sh_device_role(const sh_auth *a, const sh_principal *user, const sh_id *id, int *role,
                          int64_t *generation)
 {
-    return sh_store_dev(a->store)->role_of(a->store, id, &user->user, role, generation);
+    sh_status rc;
+
+    if (user->kind != SH_PRINCIPAL_PARTNER)
+        return sh_store_dev(a->store)->role_of(a->store, id, &user->user, role, generation);
+    /* only devices of the grant, in the generation it names */
+    rc = sh_store_oauth(a->store)->granted_role(a->store, &user->session, id, &user->user, role,
+                                                generation);
+    if (rc == SH_OK)
+        *role = partner_role(*role, user->scopes);
+    return rc;
 }
 
 sh_status sh_device_claim(const sh_auth *a, const sh_principal *user, const char *code,
@@ -391,6 +481,8 @@ struct list_ctx {
     sh_id key_owner; /* one-entry key cache: most devices share an owner */
     sh_datakey key;
     int have_key;
+    int partner; /* roles capped by scopes */
+    unsigned scopes;
     sh_status rc;
 };
 
@@ -398,6 +490,9 @@ static void list_one(void *arg, const sh_device_rec *d, int role)
 {
     struct list_ctx *ctx = arg;
     sh_device_list *l = ctx->out;
+
+    if (ctx->partner)
+        role = partner_role(role, ctx->scopes);
 
     if (ctx->rc != SH_OK || !d->has_owner)
         return;
@@ -438,7 +533,14 @@ sh_status sh_device_list_for(const sh_auth *a, const sh_principal *user, sh_devi
     memset(out, 0, sizeof(*out));
     ctx.a = a;
     ctx.out = out;
-    rc = sh_store_dev(a->store)->list_for_user(a->store, &user->user, list_one, &ctx);
+    if (user->kind == SH_PRINCIPAL_PARTNER) {
+        ctx.partner = 1;
+        ctx.scopes = user->scopes;
+        rc = sh_store_oauth(a->store)->granted_list(a->store, &user->session, &user->user, list_one,
+                                                    &ctx);
+    } else {
+        rc = sh_store_dev(a->store)->list_for_user(a->store, &user->user, list_one, &ctx);
+    }
     if (rc == SH_OK)
         rc = ctx.rc;
     sh_datakey_wipe(&ctx.key);

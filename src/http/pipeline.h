@@ -1,7 +1,8 @@
 /*
  * pipeline.h - one HTTP exchange without sockets: route match, Content-Length
- * limit, body accumulation, authentication, JSON body parsing, the handler,
- * and the rendering of the answer (JSON or problem+json and its headers).
+ * limit, body accumulation, authentication, JSON or form parsing, the
+ * handler, and the rendering of the answer (JSON, text/HTML, problem+json,
+ * RFC 6749 error JSON or an HTML error page, and every header).
  *
  * server.c drives an exchange from libmicrohttpd callbacks and may run the
  * handler on a worker thread; sh_pipeline_handle() drives one from start to
@@ -10,9 +11,10 @@
  * reaches.
  *
  * Invariants: an exchange owns everything hanging off it (body buffer,
- * parsed JSON, reply JSON) and sh_exchange_free() releases all of it; header
- * values are looked up through the caller's callback and must stay valid
- * until the exchange is freed (the bearer token points into one).
+ * parsed JSON or form, reply JSON or text, handler-set headers) and
+ * sh_exchange_free() releases all of it; request header values are looked
+ * up through the caller's callbacks and must stay valid until the exchange
+ * is freed (the bearer token points into one).
  */
 #ifndef SH_PIPELINE_H
 #define SH_PIPELINE_H
@@ -22,9 +24,11 @@
 
 #include "http/request.h"
 
+#include "http/html.h"
+
 #define SH_ALLOW_MAX 64
-#define SH_RESP_HEADERS_MAX 8
-#define SH_RESP_HEADER_VALUE_MAX 96
+/* common (3) + Content-Type + page (3) + handler's + RFC 6749 extras (3) */
+#define SH_OUT_HEADERS_MAX (10 + SH_RESP_HEADERS_MAX)
 
 /* Decides whether r->bearer may call a route of this kind; fills
  * r->principal. Returns SH_OK, SH_ERR_UNAUTHENTICATED or
@@ -34,6 +38,16 @@ typedef sh_status (*sh_authenticate_fn)(void *app, enum sh_auth_kind kind, sh_re
 /* Returns the NUL-terminated value of request header `name` (matched
  * without regard to case), or NULL if absent. */
 typedef const char *(*sh_header_fn)(void *ctx, const char *name);
+/* Adds every query-string parameter, decoded ('+' is a space, %XX a byte),
+ * to form with sh_form_add. Returns SH_OK or the first failure. */
+typedef sh_status (*sh_query_fn)(void *ctx, sh_form *form);
+
+/* Where an exchange reads the request's headers and query string. */
+typedef struct sh_request_source {
+    sh_header_fn header;
+    sh_query_fn query;
+    void *ctx;
+} sh_request_source;
 
 /* What a listener serves: its route table and how it authenticates. */
 typedef struct sh_pipeline {
@@ -46,8 +60,7 @@ typedef struct sh_pipeline {
 typedef struct sh_exchange {
     sh_req r;
     const sh_pipeline *pl;
-    sh_header_fn header;
-    void *header_ctx;
+    sh_request_source src;
     sh_status err; /* set before the handler runs, or by it */
     char allow[SH_ALLOW_MAX];
     char *buf; /* request body, not NUL-terminated */
@@ -55,31 +68,37 @@ typedef struct sh_exchange {
     int64_t start_us;
 } sh_exchange;
 
-struct sh_resp_header {
+struct sh_out_header {
     const char *name;
-    char value[SH_RESP_HEADER_VALUE_MAX];
+    const char *value;
 };
 
 /* A rendered answer. body is malloc'ed (NULL when there is none) and owned
- * by the caller after sh_exchange_render(); free it with sh_response_clear. */
+ * by the caller after sh_exchange_render(); free it with sh_response_clear.
+ * Header values point into the response or into the exchange: use them
+ * before sh_exchange_free (sh_pipeline_handle copies them into hbuf). */
 typedef struct sh_response {
     int status;
     char *body;
     size_t len;
-    struct sh_resp_header headers[SH_RESP_HEADERS_MAX];
+    struct sh_out_header headers[SH_OUT_HEADERS_MAX];
     size_t nheaders;
+    char retry_after[16];
+    char csp[SH_HTML_CSP_MAX];
+    char *hbuf; /* owned copies of the header values, or NULL */
 } sh_response;
 
 /* Starts an exchange: request id, route match, Content-Length against the
  * route's body limit. Never fails; a failure is remembered in x->err and
  * answered by sh_exchange_render. */
 void sh_exchange_begin(sh_exchange *x, const sh_pipeline *pl, const char *method, const char *path,
-                       sh_header_fn header, void *header_ctx);
+                       const sh_request_source *src);
 /* Appends body bytes, up to the route's limit (past it: payload_too_large,
  * and the rest is discarded). */
 void sh_exchange_append(sh_exchange *x, const char *data, size_t n);
-/* Authenticates (if the route needs it) and parses the body (if the route
- * takes one). Returns x->err: SH_OK when the handler may run. */
+/* Authenticates (if the route needs it) and parses the body (JSON) or the
+ * form (query string of a GET, urlencoded body otherwise) if the route
+ * takes one. Returns x->err: SH_OK when the handler may run. */
 sh_status sh_exchange_prepare(sh_exchange *x);
 /* Runs the route's handler and records its status in x->err. May run on
  * any thread; the exchange must not be touched by another meanwhile. */
@@ -92,17 +111,18 @@ void sh_exchange_log(const sh_exchange *x);
 /* Frees everything the exchange holds (not x itself). */
 void sh_exchange_free(sh_exchange *x);
 
-/* Frees a rendered response's body. */
+/* Frees a rendered response's body (and copied header values). */
 void sh_response_clear(sh_response *resp);
 /* Value of a rendered response header, or NULL. */
 const char *sh_response_header(const sh_response *resp, const char *name);
 
 /* One request from start to end on this thread, with no socket: the
- * in-process entry point for fuzz drivers and tests. headers is an array of
- * nheaders name/value pairs (NUL-terminated). Slow routes (Argon2id, durable
+ * in-process entry point for fuzz drivers and tests. target is the path,
+ * optionally followed by "?query"; headers is an array of nheaders
+ * name/value pairs (NUL-terminated). Slow routes (Argon2id, durable
  * commits) run inline. Returns what sh_exchange_render returns; on SH_OK
- * the caller owns out (sh_response_clear). */
-sh_status sh_pipeline_handle(const sh_pipeline *pl, const char *method, const char *path,
+ * the caller owns out, header values included (sh_response_clear). */
+sh_status sh_pipeline_handle(const sh_pipeline *pl, const char *method, const char *target,
                              const char *const (*headers)[2], size_t nheaders, const char *body,
                              size_t body_len, sh_response *out);
 

@@ -52,6 +52,31 @@ static const char *lookup_header(void *ctx, const char *name)
     return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
 }
 
+struct query_ctx {
+    sh_form *form;
+    sh_status rc;
+};
+
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    struct query_ctx *q = cls;
+
+    (void)kind;
+    if (q->rc == SH_OK)
+        q->rc = sh_form_add(q->form, key, key_size, value ? value : "", value ? value_size : 0);
+    return q->rc == SH_OK ? MHD_YES : MHD_NO;
+}
+
+/* The query string, as libmicrohttpd decoded it ('+' as a space). */
+static sh_status lookup_query(void *ctx, sh_form *form)
+{
+    struct query_ctx q = {form, SH_OK};
+
+    MHD_get_connection_values_n(ctx, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
+    return q.rc;
+}
+
 static enum MHD_Result respond(struct conn_req *cr)
 {
     struct MHD_Response *resp;
@@ -126,6 +151,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     struct conn_req *cr = *con_cls;
     sh_server *srv = cls;
+    sh_request_source src;
 
     (void)version;
     if (cr == NULL) {
@@ -135,7 +161,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         cr->srv = srv;
         cr->conn = conn;
-        sh_exchange_begin(&cr->x, &srv->pl, method, url, lookup_header, conn);
+        src = (sh_request_source){lookup_header, lookup_query, conn};
+        sh_exchange_begin(&cr->x, &srv->pl, method, url, &src);
         *con_cls = cr;
         return MHD_YES;
     }

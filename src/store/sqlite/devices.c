@@ -6,10 +6,7 @@
 #include "store/sqlite/internal.h"
 #include "store/store_devices.h"
 
-#define DEVICE_COLS                                                                                \
-    "d.id,d.type,d.model,d.owner_id,d.generation,d.name_ct,d.network_ct,"                          \
-    "coalesce(d.firmware_version,''),coalesce(d.last_seen_at,0),d.desired_state,"                  \
-    "coalesce(d.claim_expires_at,0),d.created_at"
+#define DEVICE_COLS SH_SQ_DEVICE_COLS
 
 static const char SQL_DEV_INSERT[] =
     "INSERT INTO devices(id,type,model,token_hash,claim_hash,claim_expires_at,generation,"
@@ -49,6 +46,10 @@ static const char SQL_SHARE_INSERT[] =
 static const char SQL_SHARE_LIST[] =
     "SELECT id,device_id,generation,user_id,role,created_at FROM device_shares "
     "WHERE device_id=? AND generation=? ORDER BY created_at";
+static const char SQL_SHARE_OF[] =
+    "SELECT s.id,s.device_id,s.generation,s.user_id,s.role,s.created_at FROM device_shares s "
+    "JOIN devices d ON d.id=s.device_id AND d.generation=s.generation "
+    "WHERE s.device_id=? AND s.user_id=?";
 static const char SQL_SHARE_DELETE[] = "DELETE FROM device_shares WHERE device_id=? AND id=?";
 static const char SQL_RELAY_INSERT[] = "INSERT INTO relays(id,token_hash,created_at) VALUES(?,?,?)";
 static const char SQL_RELAY_FIND[] = "SELECT id FROM relays WHERE token_hash=?";
@@ -67,7 +68,7 @@ static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
     snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
-static int read_device(sqlite3_stmt *q, sh_device_rec *d)
+int sh_sq_read_device(sqlite3_stmt *q, sh_device_rec *d)
 {
     memset(d, 0, sizeof(*d));
     sh_sq_col_id(q, 0, &d->id);
@@ -97,7 +98,7 @@ static sh_status one_device(struct sh_sq_conn *c, sqlite3_stmt *q, sh_device_rec
     sh_status rc;
 
     if (r == SQLITE_ROW)
-        rc = read_device(q, out) ? SH_ERR_NOMEM : SH_OK;
+        rc = sh_sq_read_device(q, out) ? SH_ERR_NOMEM : SH_OK;
     else
         rc = r == SQLITE_DONE ? SH_ERR_NOT_FOUND : sh_sq_step_error(c, r);
     sh_sq_done(q);
@@ -263,7 +264,7 @@ static sh_status dev_list_for_user(sh_store *st, const sh_id *user, sh_store_dev
         return SH_ERR_STORE;
     sh_sq_bind_id(q, 1, user);
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        if (read_device(q, &d) != 0) {
+        if (sh_sq_read_device(q, &d) != 0) {
             rc = SH_ERR_NOMEM;
             break;
         }
@@ -332,6 +333,17 @@ static sh_status share_insert(sh_store *st, const sh_share_rec *s)
     return sh_sq_run(c, q, NULL);
 }
 
+static void read_share(sqlite3_stmt *q, sh_share_rec *s)
+{
+    memset(s, 0, sizeof(*s));
+    sh_sq_col_id(q, 0, &s->id);
+    sh_sq_col_id(q, 1, &s->device_id);
+    s->generation = sqlite3_column_int64(q, 2);
+    sh_sq_col_id(q, 3, &s->user_id);
+    s->role = sqlite3_column_int(q, 4);
+    s->created_at = sqlite3_column_int64(q, 5);
+}
+
 static sh_status share_list(sh_store *st, const sh_id *device, int64_t gen, sh_store_share_cb cb,
                             void *ctx)
 {
@@ -345,17 +357,31 @@ static sh_status share_list(sh_store *st, const sh_id *device, int64_t gen, sh_s
     sh_sq_bind_id(q, 1, device);
     sqlite3_bind_int64(q, 2, gen);
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        memset(&s, 0, sizeof(s));
-        sh_sq_col_id(q, 0, &s.id);
-        sh_sq_col_id(q, 1, &s.device_id);
-        s.generation = sqlite3_column_int64(q, 2);
-        sh_sq_col_id(q, 3, &s.user_id);
-        s.role = sqlite3_column_int(q, 4);
-        s.created_at = sqlite3_column_int64(q, 5);
+        read_share(q, &s);
         cb(ctx, &s);
     }
     sh_sq_done(q);
     return r == SQLITE_DONE ? SH_OK : sh_sq_step_error(c, r);
+}
+
+static sh_status share_of(sh_store *st, const sh_id *device, const sh_id *user, sh_share_rec *out)
+{
+    struct sh_sq_conn *c = sh_sq_conn(st);
+    sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_SHARE_OF) : NULL;
+    sh_status rc = SH_OK;
+    int r;
+
+    if (q == NULL)
+        return SH_ERR_STORE;
+    sh_sq_bind_id(q, 1, device);
+    sh_sq_bind_id(q, 2, user);
+    r = sqlite3_step(q);
+    if (r == SQLITE_ROW)
+        read_share(q, out);
+    else
+        rc = r == SQLITE_DONE ? SH_ERR_NOT_FOUND : sh_sq_step_error(c, r);
+    sh_sq_done(q);
+    return rc;
 }
 
 static sh_status share_delete(sh_store *st, const sh_id *device, const sh_id *share)
@@ -419,4 +445,5 @@ const struct sh_store_device_ops sh_sq_device_ops = {
     .share_delete = share_delete,
     .relay_insert = relay_insert,
     .relay_find = relay_find,
+    .share_of = share_of,
 };
