@@ -4,6 +4,9 @@
  * authentication, JSON body parsing, the handler, problem+json), against a
  * real app on a private data directory.
  *
+ * Properties: every status is 2xx-5xx; every error is problem+json with a
+ * code, RFC 6749 error JSON, or an HTML page.
+ *
  * Input format, like an HTTP/1.1 request without the version:
  *     METHOD SP PATH LF
  *     Name: value LF        (up to MAX_HEADERS)
@@ -22,6 +25,12 @@
  *   $ST  a stream ticket for that camera
  *   $CC  the claim code of a freshly provisioned plug
  *   $RL  a media relay credential
+ *   $CI, $CS, $CB  an OAuth client's id, secret, and base64(id:secret) for
+ *        HTTP Basic; its redirect URI is https://fuzz.example/cb
+ *   $LC  user A's browser login cookie value (sh_oauth_login=...)
+ *   $BR, $CT  a browser nonce (sh_oauth_b=...) and its CSRF token
+ *   $AC  a fresh authorization code for user A, PKCE verifier $PV
+ *   $PA, $PR  a live partner access token; a fresh partner refresh token
  * The heartbeat group commit is not started: heartbeats write directly.
  * SH_FUZZ_VERBOSE=1 prints each answer on stderr (for checking seeds).
  * Password hashing runs at the lowest Argon2id cost so that sign-up, login
@@ -42,12 +51,18 @@
 #include "devices/streams.h"
 #include "fuzz_util.h"
 #include "http/pipeline.h"
+#include "crypto/pkce.h"
+#include "oauth/authorize.h"
+#include "oauth/grants.h"
 
 #define MAX_HEADERS 16
 #define MAX_LINE 4096
 #define USER_A "fuzz-a@example.com"
 #define USER_B "fuzz-b@example.com"
 #define PASSWORD "fuzzing is believing 1"
+#define REDIRECT_URI "https://fuzz.example/cb"
+#define SCOPES "devices:read devices:control camera:stream"
+#define VERIFIER "fuzz-verifier-0123456789-0123456789-0123456789"
 
 static sh_app app;
 static sh_pipeline api_pl, admin_pl;
@@ -56,6 +71,15 @@ static char access_a[SH_TOKEN_MAX];
 static char relay_token[SH_TOKEN_MAX];
 static sh_device_secrets camera; /* owned by user A */
 static sh_id user_a, user_b;
+static sh_id client_id;
+static char client_hex[SH_ID_HEX_LEN + 1];
+static char client_secret[SH_TOKEN_MAX];
+static char client_basic[2 * SH_TOKEN_MAX];
+static char login_cookie[SH_TOKEN_MAX];
+static char browser[SH_AUTHZ_BROWSER_LEN + 1];
+static char csrf[SH_AUTHZ_CSRF_LEN + 1];
+static char challenge[SH_PKCE_CHALLENGE_LEN + 1];
+static char partner_access[SH_TOKEN_MAX];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -128,6 +152,107 @@ static const sh_device_secrets *live_camera(void)
     return &camera;
 }
 
+/* OAuth: a client, user A's browser login, codes and partner tokens. */
+static void oauth_setup(void)
+{
+    const char *uris[] = {REDIRECT_URI};
+    char detail[160], pair[SH_ID_HEX_LEN + 1 + SH_TOKEN_MAX];
+    uint8_t hash[crypto_hash_sha256_BYTES];
+    sh_id_hex hex;
+
+    if (sh_oauth_client_add(&app.oauth, "Fuzz Partner", uris, 1, SCOPES, NULL, &client_id,
+                            client_secret, detail, sizeof(detail)) != SH_OK)
+        abort();
+    sh_id_to_hex(&client_id, &hex);
+    memcpy(client_hex, hex.s, sizeof(client_hex));
+    snprintf(pair, sizeof(pair), "%s:%s", client_hex, client_secret);
+    sodium_bin2base64(client_basic, sizeof(client_basic), (const uint8_t *)pair, strlen(pair),
+                      sodium_base64_VARIANT_ORIGINAL);
+    crypto_hash_sha256(hash, (const uint8_t *)VERIFIER, strlen(VERIFIER));
+    sodium_bin2base64(challenge, sizeof(challenge), hash, sizeof(hash),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sh_authz_browser_new(browser);
+    sh_authz_csrf(&app.oauth, browser, csrf);
+}
+
+/* The fixture client, registered again if a request disabled it or
+ * rotated its secret. */
+static void live_client(void)
+{
+    sh_oauth_client_rec c;
+
+    if (sh_oauth_client_authenticate(&app.oauth, client_hex, client_secret, strlen(client_secret),
+                                     &c) != SH_OK) {
+        partner_access[0] = '\0';
+        oauth_setup();
+    }
+}
+
+/* User A's browser login cookie; logged in again when a request (a rule,
+ * a password change) or time ended it. Fills *user. */
+static const char *live_login(sh_principal *user)
+{
+    sh_login_ticket t;
+
+    if (login_cookie[0] == '\0' ||
+        sh_authz_logged_in(&app.oauth, login_cookie, strlen(login_cookie), user) != SH_OK) {
+        if (sh_authz_login(&app.oauth, USER_A, PASSWORD, strlen(PASSWORD), &t, login_cookie) !=
+                SH_OK ||
+            sh_authz_logged_in(&app.oauth, login_cookie, strlen(login_cookie), user) != SH_OK)
+            login_cookie[0] = '\0'; /* password changed by a request: no login */
+    }
+    return login_cookie;
+}
+
+/* A fresh authorization code for user A (consent to the live camera);
+ * "" when user A cannot log in any more. */
+static void new_code(char code[SH_TOKEN_MAX])
+{
+    sh_authz_params p = {"code", client_hex, REDIRECT_URI, SCOPES, "st", challenge, "S256"};
+    sh_authz_request req;
+    sh_principal user;
+    sh_id_hex dev;
+    const char *devices[1], *error = NULL, *desc = NULL;
+
+    code[0] = '\0';
+    live_client();
+    sh_id_to_hex(&live_camera()->device_id, &dev);
+    devices[0] = dev.s;
+    if (live_login(&user)[0] == '\0' ||
+        sh_authz_check(&app.oauth, &p, &req, &error, &desc) != SH_OK)
+        return;
+    if (sh_authz_approve(&app.oauth, &req, &user, devices, 1, code) != SH_OK)
+        code[0] = '\0';
+}
+
+/* A fresh partner token set (access and refresh); zeroed if none. */
+static void new_partner_tokens(sh_oauth_token_set *t)
+{
+    sh_oauth_client_rec client;
+    char code[SH_TOKEN_MAX];
+
+    memset(t, 0, sizeof(*t));
+    new_code(code);
+    if (code[0] == '\0' || sh_oauth_client_find(&app.oauth, client_hex, &client) != SH_OK)
+        return;
+    if (sh_oauth_exchange_code(&app.oauth, &client, code, REDIRECT_URI, VERIFIER, t) != SH_OK)
+        memset(t, 0, sizeof(*t));
+}
+
+static const char *live_partner_access(void)
+{
+    sh_principal p;
+    sh_oauth_token_set t;
+
+    if (partner_access[0] == '\0' ||
+        sh_oauth_authenticate(&app.oauth, partner_access, strlen(partner_access), &p) != SH_OK) {
+        new_partner_tokens(&t);
+        memcpy(partner_access, t.access, sizeof(partner_access));
+        sodium_memzero(&t, sizeof(t));
+    }
+    return partner_access;
+}
+
 /* The signature is libFuzzer's. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) // NOLINT(readability-non-const-parameter)
 {
@@ -158,6 +283,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) // NOLINT(readability-non-cons
     memcpy(access_a, t.access, sizeof(access_a));
     sodium_memzero(&t, sizeof(t));
     (void)live_camera();
+    oauth_setup();
     return 0;
 }
 
@@ -195,6 +321,35 @@ static const char *placeholder(char a, char b, char buf[SH_TOKEN_MAX])
         principal_a(&p);
         if (sh_stream_ticket(&app.auth, &p, &cam->device_id, buf, &ttl) != SH_OK)
             abort();
+        return buf;
+    }
+    if (a == 'C' && (b == 'I' || b == 'S' || b == 'B'))
+        live_client();
+    if (a == 'C' && b == 'I')
+        return client_hex;
+    if (a == 'C' && b == 'S')
+        return client_secret;
+    if (a == 'C' && b == 'B')
+        return client_basic;
+    if (a == 'B' && b == 'R')
+        return browser;
+    if (a == 'C' && b == 'T')
+        return csrf;
+    if (a == 'P' && b == 'V')
+        return VERIFIER;
+    if (a == 'L' && b == 'C')
+        return live_login(&p);
+    if (a == 'A' && b == 'C') {
+        new_code(buf);
+        return buf;
+    }
+    if (a == 'P' && b == 'A')
+        return live_partner_access();
+    if (a == 'P' && b == 'R') {
+        sh_oauth_token_set ts;
+        new_partner_tokens(&ts);
+        memcpy(buf, ts.refresh, SH_TOKEN_MAX);
+        sodium_memzero(&ts, sizeof(ts));
         return buf;
     }
     if (a == 'C' && b == 'C') {
@@ -237,6 +392,22 @@ static char *expand(const char *s, size_t n, size_t *out_len)
     out[len] = '\0';
     *out_len = len;
     return out;
+}
+
+/* Every error has a body of one of the three error kinds: problem+json
+ * with a stable code, RFC 6749 JSON with an error code (OAuth routes), or
+ * an HTML page (browser routes). */
+static int error_well_formed(const sh_response *resp)
+{
+    const char *ct = sh_response_header(resp, "Content-Type");
+
+    if (resp->body == NULL || ct == NULL)
+        return 0;
+    if (strcmp(ct, "application/problem+json") == 0)
+        return strstr(resp->body, "\"code\":") != NULL;
+    if (strcmp(ct, "application/json") == 0)
+        return strncmp(resp->body, "{\"error\":", 9) == 0;
+    return strncmp(ct, "text/html", 9) == 0;
 }
 
 /* Next line of [*p, end) without its LF; NULL at the end. */
@@ -287,8 +458,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     resp.body ? resp.body : "");
         if (resp.status < 200 || resp.status > 599)
             abort();
-        if (resp.status >= 400 && (resp.body == NULL || strstr(resp.body, "\"code\"") == NULL))
-            abort(); /* every error is a problem+json with a code */
+        if (resp.status >= 400 && !error_well_formed(&resp))
+            abort();
         sh_response_clear(&resp);
     }
     for (size_t i = 0; i < nh; i++) {

@@ -5,8 +5,10 @@
  *   - an access token: sh_token_access_verify, then sh_session_authenticate
  *     (MAC, expiry, class, the revocation index);
  *   - a camera stream ticket: sh_token_stream_verify;
- *   - an opaque token with each prefix (refresh, admin, device, relay):
- *     format + checksum.
+ *   - an OAuth partner access token and a browser login ticket
+ *     (sh_partner_token_verify, sh_login_ticket_verify);
+ *   - an opaque token with each prefix (refresh, admin, device, relay,
+ *     partner refresh, client secret, authorization code): format + checksum.
  * And, as a property, the first 52 bytes are read as access claims and the
  * first 73 as stream claims, encoded and verified again: the round trip must
  * give back the same claims.
@@ -21,6 +23,7 @@
 #include "core/clock.h"
 #include "crypto/token.h"
 #include "fuzz_util.h"
+#include "oauth/tokens.h"
 
 static sh_keyring *kr;
 static sh_auth auth;
@@ -111,9 +114,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t secret[SH_TOKEN_SECRET_LEN];
     sh_access_claims c;
     sh_principal p;
-    static const char *const prefixes[] = {SH_TOKEN_REFRESH, SH_TOKEN_ADMIN, SH_TOKEN_ACCESS,
-                                           SH_TOKEN_DEVICE,  SH_TOKEN_RELAY, SH_TOKEN_STREAM};
+    static const char *const prefixes[] = {
+        SH_TOKEN_REFRESH,       SH_TOKEN_ADMIN,         SH_TOKEN_ACCESS,
+        SH_TOKEN_DEVICE,        SH_TOKEN_RELAY,         SH_TOKEN_STREAM,
+        SH_TOKEN_OAUTH_REFRESH, SH_TOKEN_CLIENT_SECRET, SH_TOKEN_OAUTH_CODE};
     sh_stream_claims sc;
+    sh_partner_claims pc;
+    sh_login_ticket lt;
     int64_t now = sh_clock_now_us();
 
     if (sh_token_access_verify(kr, text, size, now, &c) == SH_OK && c.expires_at <= now)
@@ -126,6 +133,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (sh_token_stream_verify(kr, text, size, now, &sc) == SH_OK && sc.expires_at <= now)
         abort(); /* an expired ticket passed */
+    if (sh_partner_token_verify(kr, text, size, now, &pc) == SH_OK && pc.expires_at <= now)
+        abort();
+    if (sh_login_ticket_verify(kr, text, size, now, &lt) == SH_OK && lt.expires_at <= now)
+        abort();
     round_trip(data, size);
     stream_round_trip(data, size);
     return 0;

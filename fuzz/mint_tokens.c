@@ -1,7 +1,8 @@
 /*
  * mint_tokens.c - writes the token seeds of fuzz/corpus/token: access tokens
  * under the fixed fuzz key (one live until the year 9000, one expired, one
- * of a revoked class, one with a bad class), a stream ticket, and a device,
+ * of a revoked class, one with a bad class), a stream ticket, a partner
+ * access token, a browser login ticket, and a partner refresh, device,
  * relay, refresh and admin token.
  *   make build/asan/fuzz-mint && build/asan/fuzz-mint fuzz/corpus/token
  */
@@ -11,6 +12,7 @@
 #include "auth/token_class.h"
 #include "crypto/token.h"
 #include "fuzz_util.h"
+#include "oauth/tokens.h"
 
 #define YEAR_9000_US (221845392000LL * 1000000LL)
 
@@ -32,6 +34,8 @@ int main(int argc, char **argv)
     sh_keyring *kr;
     sh_access_claims c;
     sh_stream_claims st;
+    sh_partner_claims pc;
+    sh_login_ticket lt;
     char text[SH_TOKEN_MAX];
     uint8_t secret[SH_TOKEN_SECRET_LEN];
     int rc = 0;
@@ -70,6 +74,25 @@ int main(int argc, char **argv)
     st.expires_at = YEAR_9000_US;
     sh_token_stream_encode(kr, &st, text);
     rc |= put(argv[1], "stream_live", text);
+    memset(&pc, 0, sizeof(pc));
+    pc.scopes = 7;
+    memset(pc.grant.b, 0x44, sizeof(pc.grant.b));
+    memset(pc.user.b, 0x22, sizeof(pc.user.b));
+    memset(pc.client.b, 0x55, sizeof(pc.client.b));
+    pc.grant_created = pc.minted_at = 1700000000LL * 1000000;
+    pc.expires_at = YEAR_9000_US;
+    sh_partner_token_encode(kr, &pc, text);
+    rc |= put(argv[1], "partner_live", text);
+    memset(&lt, 0, sizeof(lt));
+    lt.stage = SH_LOGIN_DONE;
+    memset(lt.user.b, 0x22, sizeof(lt.user.b));
+    memset(lt.nonce.b, 0x66, sizeof(lt.nonce.b));
+    lt.login_at = 1700000000LL * 1000000;
+    lt.expires_at = YEAR_9000_US;
+    sh_login_ticket_encode(kr, &lt, text);
+    rc |= put(argv[1], "login_ticket_live", text);
+    sh_token_opaque_new(SH_TOKEN_OAUTH_REFRESH, secret, text);
+    rc |= put(argv[1], "partner_refresh", text);
     sh_token_opaque_new(SH_TOKEN_DEVICE, secret, text);
     rc |= put(argv[1], "device", text);
     sh_token_opaque_new(SH_TOKEN_RELAY, secret, text);
