@@ -125,10 +125,16 @@ static sh_status checked_request(sh_req *r, sh_authz_request *req, int *done)
     *done = 1;
     if (rc != SH_OK && !redirectable)
         return rc; /* error page with the reader's detail */
-    if (rc == SH_OK)
+    if (rc == SH_OK) {
         rc = sh_authz_check(oauth(r), &p, req, &error, &description);
-    else if (sh_authz_check(oauth(r), &p, req, &error, &description) != SH_ERR_NOT_FOUND)
+    } else {
+        /* A later parameter is repeated or too long. Redirect only to a
+         * client's registered URI; with an unknown client or redirect URI
+         * there is none (req->redirect_uri is NULL): the error page. */
+        if (sh_authz_check(oauth(r), &p, req, &error, &description) == SH_ERR_NOT_FOUND)
+            return sh_req_fail(r, SH_ERR_INVALID_REQUEST, error);
         return redirect_error(r, req, "invalid_request", "a parameter is repeated or too long");
+    }
     if (rc == SH_ERR_NOT_FOUND)
         return sh_req_fail(r, SH_ERR_INVALID_REQUEST, error);
     if (rc == SH_ERR_INVALID_REQUEST)

@@ -95,3 +95,32 @@ def test_empty_parameter_counts_as_missing(setup):
     srv, c, u = setup
     oauth_error(raw_post(srv, "/oauth/token", b"grant_type=", c.basic()), 400, "invalid_request")
     oauth_error(raw_post(srv, "/oauth/introspect", b"token=", c.basic()), 400, "invalid_request")
+
+
+# Found by fuzz/fuzz_request.c (kept in fuzz/regressions/request/): an authorization
+# request without a known client or redirect URI and with a later parameter too long
+# or repeated was "redirected" to a NULL redirect URI, and the server died (SIGSEGV).
+@pytest.mark.parametrize("query", [
+    "code_challenge_method=0123456789abcdefXYZ",
+    "client_id=00000000000000000000000000000000&state=a&state=b",
+    "redirect_uri=https%3A%2F%2Fevil.example%2Fcb&scope=" + "x" * 2000,
+])
+def test_unknown_client_with_bad_later_parameter_is_an_error_page(setup, query):
+    srv, c, u = setup
+    r = requests.get(srv.base + "/oauth/authorize?" + query, allow_redirects=False,
+                     timeout=HTTP_TIMEOUT)
+    assert r.status_code == 400, r.text
+    assert r.headers.get("Content-Type", "").startswith("text/html"), r.headers
+    assert "Location" not in r.headers
+    assert requests.get(srv.base + "/healthz", timeout=HTTP_TIMEOUT).status_code == 200
+
+
+def test_known_client_with_repeated_parameter_redirects_with_invalid_request(setup):
+    srv, c, u = setup
+    q = "client_id=%s&redirect_uri=%s&state=a&state=b" % (
+        c.id, requests.utils.quote(c.redirect_uri, safe=""))
+    r = requests.get(srv.base + "/oauth/authorize?" + q, allow_redirects=False,
+                     timeout=HTTP_TIMEOUT)
+    assert r.status_code == 302, r.text
+    assert r.headers["Location"].startswith(c.redirect_uri)
+    assert "error=invalid_request" in r.headers["Location"]
