@@ -4,7 +4,8 @@
 Starts SAFEHOUSE_BIN (a debug build without sanitizers) under $VALGRIND on a
 temporary data directory, makes a few calls on every kind of route (sign-up,
 login, reads, writes, refresh and refresh reuse, bad input, the admin API, the
-admin CLI, the device routes with heartbeats through the group commit), stops
+admin CLI, the device routes with heartbeats through the group commit, OAuth
+client registration and the token and authorize endpoints' error paths), stops
 it with SIGTERM and fails unless both the server and the CLI exit 0: valgrind
 runs with --error-exitcode, so an invalid access or a definite leak turns
 into a non-zero exit.
@@ -135,6 +136,7 @@ def run_calls(base, admin, adm, data):
     fresh = expect(s.post(base + "/v1/sessions", timeout=t, json=dict(
         login, password="another horse battery")), 200, "login with the new password")
     run_device_calls(s, base, admin, adm, {"Authorization": "Bearer " + fresh["access_token"]})
+    run_oauth_calls(s, base, admin, adm)
     expect(s.post(base + "/v1/logout", headers=oauth, timeout=t), 204, "logout")
     expect(s.get(base + "/v1/me", headers=oauth, timeout=t), 401, "after logout")
 
@@ -170,6 +172,30 @@ def run_device_calls(s, base, admin, adm, auth):
     expect(s.delete(url + "/shares/" + share["id"], headers=auth, timeout=t), 204, "unshare")
     expect(s.delete(url, headers=auth, timeout=t), 204, "release")
     expect(s.post(base + "/v1/device/reset", headers=dauth, timeout=t), 200, "reset")
+
+
+def run_oauth_calls(s, base, admin, adm):
+    """Account linking without a browser: metadata, client registration,
+    the token endpoint's form and Basic parsing, the authorize error page."""
+    t = TIMEOUT
+    expect(s.get(base + "/.well-known/oauth-authorization-server", timeout=t), 200, "metadata")
+    client = expect(s.post(admin + "/admin/v1/oauth/clients", headers=adm, timeout=t,
+                           json={"name": "Val", "redirect_uris": ["https://val.example/cb"],
+                                 "scopes": "devices:read"}), 201, "oauth client")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = ("grant_type=authorization_code&code=sh_ac_x&redirect_uri="
+            "https%3A%2F%2Fval.example%2Fcb&code_verifier=" + "v" * 43)
+    r = s.post(base + "/oauth/token", data=body, headers=form,
+               auth=(client["client_id"], client["client_secret"]), timeout=t)
+    if r.status_code != 400 or r.json().get("error") != "invalid_grant":
+        raise SystemExit("smoke: token with a bad code: %d %s" % (r.status_code, r.text))
+    r = s.post(base + "/oauth/token", data="grant_type=x&code=%zz", headers=form, timeout=t)
+    if r.status_code != 400:
+        raise SystemExit("smoke: token with a bad form: %d %s" % (r.status_code, r.text))
+    r = s.get(base + "/oauth/authorize?client_id=%s&state=a&state=b" % client["client_id"],
+              allow_redirects=False, timeout=t)
+    if r.status_code != 400 or not r.headers.get("Content-Type", "").startswith("text/html"):
+        raise SystemExit("smoke: authorize error page: %d" % r.status_code)
 
 
 if __name__ == "__main__":
