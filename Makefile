@@ -1,7 +1,8 @@
 # safehouse - GNU Makefile. Targets a newcomer can guess:
 #   make            release binary at build/safehouse
 #   make run        install deps, build, serve on ./var (127.0.0.1:8080)
-#   make check      install deps, sanitizer build, unit + black-box tests
+#   make check      install deps, lint, sanitizer build, unit tests, fuzz replay,
+#                   black-box tests, 5 crash rounds
 #   make bench      benchmarks next to nginx (bench/run.sh, bench/devices.sh,
 #                   bench/oauth.sh; see docs/testing.md)
 #   make bench-big  the same on the 2.4M-user store
