@@ -7,7 +7,8 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev
-      libsqlite3-dev libidn2-dev libcmocka-dev sqlite3 python3 python3-pytest python3-requests)
+      libsqlite3-dev libidn2-dev liboath-dev libqrencode-dev libcurl4-openssl-dev
+      libcmocka-dev sqlite3 python3 python3-pytest python3-requests oathtool)
 if [ "${1:-}" = bench ]; then
     pkgs+=(nginx-light wrk)
 fi

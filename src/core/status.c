@@ -35,6 +35,9 @@ static const struct status_info infos[SH_ERR__COUNT] = {
     [SH_ERR_NO_ROUTE] = {404, "not_found", "Not found"},
     [SH_ERR_METHOD] = {405, "method_not_allowed", "Method not allowed"},
     [SH_ERR_CONFLICT] = {409, "conflict", "Conflict"},
+    [SH_ERR_REAUTH] = {403, "reauthentication_required", "Confirm your password to continue"},
+    [SH_ERR_RATE_LIMITED] = {429, "rate_limited", "Too many requests"},
+    [SH_ERR_INVALID_CODE] = {400, "invalid_code", "Invalid or already used code"},
 };
 
 static const struct status_info *info(sh_status st)
