@@ -318,6 +318,7 @@ sh_status sh_store_open_sqlite(const char *path, sh_store **out)
     if (s == NULL)
         return SH_ERR_NOMEM;
     s->base.ops = &sqlite_ops;
+    s->base.mfa = &sh_sq_mfa_ops;
     s->path = strdup(path);
     pthread_mutex_init(&s->lock, NULL);
     if (s->path == NULL || pthread_key_create(&s->key, NULL) != 0) {
