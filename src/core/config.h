@@ -25,6 +25,10 @@ typedef struct sh_config {
     size_t argon2_mem_kib;
     int access_log;
     int log_debug;
+    int address_limits;                /* per-client-address limits on */
+    char smtp_url[SH_CONFIG_PATH_MAX]; /* "" : spool outgoing mail */
+    char mail_from[SH_CONFIG_ADDR_MAX];
+    char mail_spool[SH_CONFIG_PATH_MAX]; /* "" : DATA_DIR/mail-spool */
 } sh_config;
 
 /* Fills defaults, then applies the environment. */

@@ -126,7 +126,7 @@ static enum MHD_Result queue_problem(struct conn_req *cr, sh_status st)
         MHD_add_response_header(resp, "WWW-Authenticate",
                                 st == SH_ERR_UNAUTHENTICATED ? "Bearer"
                                                              : "Bearer error=\"invalid_token\"");
-    if (st == SH_ERR_BUSY) {
+    if (sh_status_http(st) == 429) {
         snprintf(num, sizeof(num), "%d", cr->r.retry_after > 0 ? cr->r.retry_after : 1);
         MHD_add_response_header(resp, "Retry-After", num);
     }
@@ -193,6 +193,9 @@ static sh_status prepare(struct conn_req *cr)
     const struct sh_route *rt = cr->r.route;
     sh_status rc;
 
+    if (rt->limit != 0 && cr->srv->cfg.admit != NULL &&
+        (rc = cr->srv->cfg.admit(cr->srv->cfg.app, &cr->r)) != SH_OK)
+        return rc;
     if (rt->auth != SH_AUTH_NONE) {
         read_bearer(cr);
         rc = cr->srv->cfg.authenticate(cr->srv->cfg.app, rt->auth, &cr->r);
@@ -201,6 +204,8 @@ static sh_status prepare(struct conn_req *cr)
         cr->r.authenticated = 1;
     }
     if (rt->flags & SH_ROUTE_BODY)
+        return parse_body(cr);
+    if ((rt->flags & SH_ROUTE_BODY_OPT) && cr->len > 0)
         return parse_body(cr);
     return SH_OK;
 }
@@ -256,6 +261,28 @@ static enum MHD_Result dispatch(struct conn_req *cr)
     return respond(cr);
 }
 
+/* The client address from the connection itself (never from a header). */
+static void read_peer(struct MHD_Connection *conn, sh_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    memset(r->peer, 0, sizeof(r->peer));
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)sa;
+        r->peer[10] = r->peer[11] = 0xff;
+        memcpy(r->peer + 12, &v4->sin_addr, 4);
+        r->peer_known = 1;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)sa;
+        memcpy(r->peer, &v6->sin6_addr, 16);
+        r->peer_known = 1;
+    }
+}
+
 static struct conn_req *conn_req_new(sh_server *srv, struct MHD_Connection *conn, const char *url,
                                      const char *method)
 {
@@ -270,6 +297,7 @@ static struct conn_req *conn_req_new(sh_server *srv, struct MHD_Connection *conn
     cr->start_us = sh_clock_now_us();
     cr->r.app = srv->cfg.app;
     cr->r.method = method;
+    read_peer(conn, &cr->r);
     randombytes_buf(rid, sizeof(rid));
     sodium_bin2hex(cr->r.req_id, sizeof(cr->r.req_id), rid, sizeof(rid));
     cr->err = sh_router_match(srv->cfg.routes, srv->cfg.nroutes, method, url, &cr->r, cr->allow,

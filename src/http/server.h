@@ -28,6 +28,11 @@ typedef struct sh_server sh_server;
  * SH_ERR_INVALID_TOKEN. Called on an event thread: must not block. */
 typedef sh_status (*sh_authenticate_fn)(void *app, enum sh_auth_kind kind, sh_req *r);
 
+/* Per-address admission for routes with a `limit`: called on the event
+ * thread before authentication, body parsing or any queued work. Returns
+ * SH_OK or SH_ERR_RATE_LIMITED with r->retry_after set. Must not block. */
+typedef sh_status (*sh_admit_fn)(void *app, sh_req *r);
+
 struct sh_listener_cfg {
     const char *name;   /* "api", "admin": for logs */
     const char *listen; /* "127.0.0.1:8080" or "[::1]:8080" */
@@ -35,6 +40,7 @@ struct sh_listener_cfg {
     size_t nroutes;
     void *app;
     sh_authenticate_fn authenticate;
+    sh_admit_fn admit;       /* may be NULL */
     unsigned threads;        /* daemons sharing the port (>= 1) */
     sh_workpool *hash_pool;  /* for SH_ROUTE_HASH routes */
     sh_workpool *write_pool; /* for SH_ROUTE_WRITE routes */
