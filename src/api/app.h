@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/workpool.h"
 #include "http/server.h"
+#include "mail/sender.h"
 
 typedef struct sh_app {
     sh_config cfg;
@@ -22,6 +23,8 @@ typedef struct sh_app {
     sh_auth auth;
     sh_workpool *hash_pool;
     sh_workpool *write_pool;
+    sh_limits *limits;
+    sh_mail_sender *mailer;
     sh_server *api;
     sh_server *admin;
     pthread_t poller;

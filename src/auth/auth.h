@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "auth/limits.h"
 #include "auth/revocation.h"
 #include "core/id.h"
 #include "crypto/keyring.h"
@@ -23,6 +24,7 @@ typedef struct sh_auth {
     const sh_keyring *kr;
     sh_revocation *rev;
     int64_t access_ttl_us;
+    sh_limits *limits; /* abuse limits; NULL (CLI, seed): none */
 } sh_auth;
 
 /* Who is calling, as established from a verified access token. */

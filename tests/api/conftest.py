@@ -188,8 +188,11 @@ class User:
 
 
 class Server:
-    def __init__(self, data_dir, workdir, extra_args=(), name="srv"):
+    def __init__(self, data_dir, workdir, extra_args=(), name="srv", address_limits=False):
         self.bin = BIN
+        # Every test client comes from 127.0.0.1: per-address limits are off
+        # unless a test asks for them (tests/api/test_15_limits.py).
+        self.address_limits = address_limits
         self.data_dir = data_dir
         self.workdir = workdir
         self.extra_args = list(extra_args)
@@ -223,7 +226,8 @@ class Server:
         self._stderr_paths.append(self.stderr_path)
         cmd = [self.bin, "serve", "--data-dir", self.data_dir,
                "--listen", "127.0.0.1:%d" % self.port,
-               "--admin-listen", "127.0.0.1:%d" % self.admin_port] + self.extra_args
+               "--admin-listen", "127.0.0.1:%d" % self.admin_port] + \
+            ([] if self.address_limits else ["--no-address-limits"]) + self.extra_args
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
@@ -487,11 +491,11 @@ class ServerFactory:
         self.tmp_path_factory = tmp_path_factory
         self.servers = []
 
-    def __call__(self, extra_args=(), name="srv", data_dir=None):
+    def __call__(self, extra_args=(), name="srv", data_dir=None, address_limits=False):
         workdir = str(self.tmp_path_factory.mktemp(name))
         if data_dir is None:
             data_dir = os.path.join(workdir, "data")
-        srv = Server(data_dir, workdir, extra_args, name)
+        srv = Server(data_dir, workdir, extra_args, name, address_limits)
         self.servers.append(srv)
         return srv.start()
 
