@@ -560,3 +560,44 @@ def parallel(fn, args_list):
     if errors:
         raise errors[0]
     return results
+
+
+# --------------------------------------------------------------------------
+# SMTP sink (tests/support/smtp_sink.py) and a server that mails through it
+
+
+class SmtpSink:
+    def __init__(self, workdir, fail_first=0):
+        self.dir = os.path.join(workdir, "mailbox")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(REPO, "tests", "support", "smtp_sink.py"),
+             "--port", str(self.port), "--dir", self.dir, "--fail-first", str(fail_first)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode()
+        assert line.startswith("ready"), "SMTP sink did not start: %r" % line
+        self.url = "smtp://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(5)
+            self.proc = None
+
+
+@pytest.fixture(scope="module")
+def mail_sink(tmp_path_factory):
+    sink = SmtpSink(str(tmp_path_factory.mktemp("smtp")))
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def mail_server(module_server_factory, mail_sink):
+    """A private server that sends its mail to the SMTP sink; .mailbox reads it."""
+    from mfa_support import Mailbox
+    srv = module_server_factory(name="mail", extra_args=[
+        "--smtp-url", mail_sink.url, "--mail-from", "noreply@safehouse.test"])
+    srv.mailbox = Mailbox(mail_sink.dir)
+    srv.sink = mail_sink
+    return srv
