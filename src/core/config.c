@@ -35,6 +35,7 @@ void sh_config_init(sh_config *c)
     c->argon2_mem_kib = 19 * 1024;
     c->access_log = 1;
     c->address_limits = 1;
+    c->reauth_window_s = 300;
     set_str(c->mail_from, sizeof(c->mail_from), "safehouse@localhost");
     if ((v = getenv("SAFEHOUSE_DATA_DIR")) != NULL && *v)
         set_str(c->data_dir, sizeof(c->data_dir), v);
@@ -76,6 +77,7 @@ enum {
     OPT_MAIL_FROM,
     OPT_MAIL_SPOOL,
     OPT_NO_ADDRESS_LIMITS,
+    OPT_REAUTH_WINDOW,
 };
 
 static const struct option serve_opts[] = {
@@ -93,6 +95,7 @@ static const struct option serve_opts[] = {
     {"mail-from", required_argument, NULL, OPT_MAIL_FROM},
     {"mail-spool", required_argument, NULL, OPT_MAIL_SPOOL},
     {"no-address-limits", no_argument, NULL, OPT_NO_ADDRESS_LIMITS},
+    {"reauth-window", required_argument, NULL, OPT_REAUTH_WINDOW},
     {NULL, 0, NULL, 0},
 };
 
@@ -161,6 +164,11 @@ int sh_config_parse_serve(sh_config *c, int argc, char **argv)
             break;
         case OPT_MAIL_SPOOL:
             set_str(c->mail_spool, sizeof(c->mail_spool), optarg);
+            break;
+        case OPT_REAUTH_WINDOW:
+            if (parse_num("--reauth-window", optarg, 1, 3600, &v))
+                return -1;
+            c->reauth_window_s = (int64_t)v;
             break;
         case OPT_NO_ADDRESS_LIMITS:
             c->address_limits = 0;

@@ -25,6 +25,7 @@ typedef struct sh_config {
     size_t argon2_mem_kib;
     int access_log;
     int log_debug;
+    int64_t reauth_window_s;           /* step-up: a login this recent suffices */
     int address_limits;                /* per-client-address limits on */
     char smtp_url[SH_CONFIG_PATH_MAX]; /* "" : spool outgoing mail */
     char mail_from[SH_CONFIG_ADDR_MAX];

@@ -131,10 +131,13 @@ static struct slot *find(sh_ratelimit *rl, const void *key, size_t len, int64_t 
 
 static void refill(sh_ratelimit *rl, struct slot *s, int64_t now)
 {
+    int64_t quiet_us = (int64_t)(rl->p.burst * rl->p.interval_s * (double)SH_USEC);
+
     s->tokens = tokens_at(rl, s, now);
     if (now > s->last_us)
         s->last_us = now;
-    if (s->tokens >= rl->p.burst && now >= s->blocked_until)
+    /* strikes are forgiven after a whole refill period without a block */
+    if (s->strikes > 0 && now >= s->blocked_until + quiet_us)
         s->strikes = 0;
 }
 
@@ -177,9 +180,12 @@ static void charge_locked(sh_ratelimit *rl, struct slot *s, int64_t now)
     if (s->strikes < MAX_STRIKE_SHIFT)
         s->strikes++;
     backoff = rl->p.interval_s * (double)(1u << (s->strikes - 1));
-    if (backoff > rl->p.backoff_max_s && rl->p.backoff_max_s > 0)
+    if (backoff > rl->p.backoff_max_s && rl->p.backoff_max_s > rl->p.interval_s)
         backoff = rl->p.backoff_max_s;
     s->blocked_until = now + (int64_t)(backoff * (double)SH_USEC);
+    /* nothing accrues during the block: when it ends, exactly one attempt */
+    s->tokens = 1;
+    s->last_us = s->blocked_until;
 }
 
 sh_status sh_ratelimit_check(sh_ratelimit *rl, const void *key, size_t len, int64_t now_us,

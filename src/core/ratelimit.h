@@ -5,10 +5,14 @@
  * failures per account") for any number of keys (an account's blind index,
  * a user id, a client address prefix, a device id). A key starts with a
  * full bucket of `burst` tokens; one token comes back every `interval_s`
- * seconds. Whenever a charge leaves less than one token, the key is blocked
- * for interval_s * 2^(strikes - 1) seconds (capped at backoff_max_s), and
- * strikes grows by one: a client that keeps failing waits longer each time.
- * Strikes are forgotten once the bucket has refilled completely.
+ * seconds. Whenever a charge leaves less than one token, strikes grows by
+ * one and the key is blocked for interval_s * 2^(strikes - 1) seconds
+ * (capped at backoff_max_s); nothing refills during a block, and when it
+ * ends the key has exactly one attempt. A client that keeps failing waits
+ * twice as long each time. Strikes are forgiven after a whole refill period
+ * (burst * interval_s) without a block. Either way a key never gets more
+ * than burst + elapsed / interval_s attempts: that bound is what the
+ * documented guessing arithmetic relies on.
  *
  * Two ways to use it:
  *   - take:  every attempt costs a token (per-address limits);
