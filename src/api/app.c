@@ -77,6 +77,7 @@ sh_status sh_app_open(sh_app *app, const sh_config *cfg)
     app->auth.kr = app->kr;
     app->auth.rev = app->rev;
     app->auth.access_ttl_us = cfg->access_ttl_s * SH_USEC;
+    app->auth.stepup_window_us = cfg->reauth_window_s * SH_USEC;
     return SH_OK;
 }
 

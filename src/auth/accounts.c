@@ -187,7 +187,7 @@ static sh_status second_factor(const sh_auth *a, const sh_principal *p, const sh
     int on = 0;
     sh_status rc;
 
-    if (sh_clock_now_us() - p->issued_at < SH_STEPUP_FRESH_S * SH_USEC)
+    if (sh_stepup_recent(a, p))
         return SH_OK;
     if ((rc = sh_mfa_enabled(a, &u->id, &on)) != SH_OK || !on)
         return rc;

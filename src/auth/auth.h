@@ -24,7 +24,8 @@ typedef struct sh_auth {
     const sh_keyring *kr;
     sh_revocation *rev;
     int64_t access_ttl_us;
-    sh_limits *limits; /* abuse limits; NULL (CLI, seed): none */
+    sh_limits *limits;        /* abuse limits; NULL (CLI, seed): none */
+    int64_t stepup_window_us; /* a login this recent passes step-up; 0: default */
 } sh_auth;
 
 /* Who is calling, as established from a verified access token. */

@@ -37,6 +37,13 @@ static sh_status check_password(const sh_auth *a, const sh_user_rec *u, const ch
     return SH_OK;
 }
 
+int sh_stepup_recent(const sh_auth *a, const sh_principal *p)
+{
+    int64_t window = a->stepup_window_us > 0 ? a->stepup_window_us : SH_STEPUP_FRESH_S * SH_USEC;
+
+    return sh_clock_now_us() - p->issued_at < window;
+}
+
 static sh_status stepup(const sh_auth *a, const sh_principal *p, const json_t *body, int always,
                         int *retry)
 {
@@ -48,7 +55,7 @@ static sh_status stepup(const sh_auth *a, const sh_principal *p, const json_t *b
 
     if (retry == NULL)
         retry = &dummy;
-    if (!always && sh_clock_now_us() - p->issued_at < SH_STEPUP_FRESH_S * SH_USEC)
+    if (!always && sh_stepup_recent(a, p))
         return SH_OK;
     pw = field(body, "password", &pw_len);
     code = field(body, "code", NULL);

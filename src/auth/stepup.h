@@ -23,6 +23,8 @@
 
 #define SH_STEPUP_FRESH_S 300
 
+/* 1 if p's session was created within the step-up window. */
+int sh_stepup_recent(const sh_auth *a, const sh_principal *p);
 /* May the caller p do a sensitive action now? body (may be NULL) is the
  * request's JSON object; its optional string fields "password", "code" and
  * "recovery_code" are read. Returns SH_OK, SH_ERR_REAUTH (stale login and
