@@ -2,7 +2,8 @@
 #   make            release binary at build/safehouse
 #   make run        install deps, build, serve on ./var (127.0.0.1:8080)
 #   make check      install deps, sanitizer build, unit + black-box tests
-#   make bench      benchmarks (see bench/README.md)
+#   make bench      benchmarks next to nginx (bench/run.sh, bench/devices.sh)
+#   make bench-big  the same on the 2.4M-user store
 #   make lint       static checks
 #   make clean
 
@@ -35,7 +36,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRCS))
 PYTHON  := /usr/bin/python3
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all run check unit api deps asan bench lint clean
+.PHONY: all run check unit api deps asan bench bench-big lint clean
 all: build/safehouse
 
 deps:
@@ -91,6 +92,14 @@ bench:
 	@bash scripts/install-deps.sh bench
 	$(MAKE) build/safehouse
 	bash bench/run.sh
+	bash bench/devices.sh --skip-big
+
+# GET /v1/devices on the 2.4M-user store next to a 10k one (seeds the big
+# store once into var/, ~10 minutes and ~4 GB), and heartbeats/s.
+bench-big:
+	@bash scripts/install-deps.sh bench
+	$(MAKE) build/safehouse
+	bash bench/devices.sh
 
 lint:
 	bash scripts/lint.sh

@@ -7,12 +7,15 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "api/api.h"
 #include "api/app.h"
+#include "devices/streams.h"
 #include "auth/revocation.h"
 #include "core/clock.h"
 #include "crypto/token.h"
@@ -22,18 +25,25 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: safehouse admin revoke [--data-dir DIR] (--all | --class CLASS |\n"
-                    "                              --user ID | --session ID) [--before RFC3339]\n"
-                    "       safehouse admin token-reset [--data-dir DIR]\n");
+    fprintf(stderr,
+            "usage: safehouse admin revoke [--data-dir DIR] (--all | --class CLASS |\n"
+            "                              --user ID | --session ID) [--before RFC3339]\n"
+            "       safehouse admin token-reset [--data-dir DIR]\n"
+            "       safehouse admin device provision [--data-dir DIR] --type TYPE --model MODEL\n"
+            "                                        [--count N]\n"
+            "       safehouse admin relay create [--data-dir DIR]\n");
 }
 
 struct revoke_args {
     int scope;
     const char *value;
     int64_t before;
+    const char *type; /* device provision */
+    const char *model;
+    long count;
 };
 
-enum { O_DATA_DIR = 1, O_ALL, O_CLASS, O_USER, O_SESSION, O_BEFORE };
+enum { O_DATA_DIR = 1, O_ALL, O_CLASS, O_USER, O_SESSION, O_BEFORE, O_TYPE, O_MODEL, O_COUNT };
 
 static const struct option admin_opts[] = {
     {"data-dir", required_argument, NULL, O_DATA_DIR},
@@ -42,6 +52,9 @@ static const struct option admin_opts[] = {
     {"user", required_argument, NULL, O_USER},
     {"session", required_argument, NULL, O_SESSION},
     {"before", required_argument, NULL, O_BEFORE},
+    {"type", required_argument, NULL, O_TYPE},
+    {"model", required_argument, NULL, O_MODEL},
+    {"count", required_argument, NULL, O_COUNT},
     {NULL, 0, NULL, 0},
 };
 
@@ -90,6 +103,19 @@ static int parse(int argc, char **argv, sh_config *cfg, struct revoke_args *a)
             }
             if (a->before > sh_clock_now_us() + FUTURE_SKEW_US) {
                 fprintf(stderr, "safehouse: --before must not be in the future\n");
+                return -1;
+            }
+            break;
+        case O_TYPE:
+            a->type = optarg;
+            break;
+        case O_MODEL:
+            a->model = optarg;
+            break;
+        case O_COUNT:
+            a->count = strtol(optarg, NULL, 10);
+            if (a->count < 1 || a->count > 100000) {
+                fprintf(stderr, "safehouse: --count takes 1 to 100000\n");
                 return -1;
             }
             break;
@@ -151,28 +177,93 @@ static int cmd_token_reset(sh_app *app)
     return 0;
 }
 
+static int cmd_provision(sh_app *app, const struct revoke_args *a)
+{
+    int type = sh_device_type_from_name(a->type);
+    sh_device_secrets sec;
+
+    if (type == 0 || a->model == NULL) {
+        fprintf(stderr, "safehouse: --type camera|plug|bulb|sensor|scale and --model are "
+                        "required\n");
+        return EXIT_USAGE;
+    }
+    for (long i = 0; i < (a->count ? a->count : 1); i++) {
+        if (sh_device_provision(&app->auth, type, a->model, &sec) != SH_OK) {
+            fprintf(stderr, "safehouse: could not provision (model too long?)\n");
+            return 1;
+        }
+        print_json(sh_api_device_secrets_json(&sec));
+        sodium_memzero(&sec, sizeof(sec));
+    }
+    return 0;
+}
+
+static int cmd_relay_create(sh_app *app)
+{
+    char token[SH_TOKEN_MAX];
+    sh_id id;
+    int code;
+
+    if (sh_relay_create(&app->auth, &id, token) != SH_OK) {
+        fprintf(stderr, "safehouse: could not store the relay credential\n");
+        return 1;
+    }
+    code = print_json(json_pack("{s:o, s:s}", "relay_id", sh_api_id(&id), "relay_token", token));
+    sodium_memzero(token, sizeof(token));
+    return code;
+}
+
+/* Subcommands: name (one or two words), which flags they take. */
+enum { CMD_REVOKE = 1, CMD_TOKEN_RESET, CMD_PROVISION, CMD_RELAY };
+
+static int which(int argc, char **argv, int *words)
+{
+    *words = 1;
+    if (strcmp(argv[1], "revoke") == 0)
+        return CMD_REVOKE;
+    if (strcmp(argv[1], "token-reset") == 0)
+        return CMD_TOKEN_RESET;
+    *words = 2;
+    if (argc >= 3 && strcmp(argv[1], "device") == 0 && strcmp(argv[2], "provision") == 0)
+        return CMD_PROVISION;
+    if (argc >= 3 && strcmp(argv[1], "relay") == 0 && strcmp(argv[2], "create") == 0)
+        return CMD_RELAY;
+    return 0;
+}
+
+static int run(sh_app *app, int cmd, const struct revoke_args *a)
+{
+    switch (cmd) {
+    case CMD_REVOKE:
+        return cmd_revoke(app, a);
+    case CMD_TOKEN_RESET:
+        return cmd_token_reset(app);
+    case CMD_PROVISION:
+        return cmd_provision(app, a);
+    default:
+        return cmd_relay_create(app);
+    }
+}
+
 int sh_admin_cli(int argc, char **argv)
 {
-    struct revoke_args a = {0, NULL, 0};
+    struct revoke_args a = {0, NULL, 0, NULL, NULL, 0};
     char db[SH_CONFIG_PATH_MAX + 32];
     sh_config cfg;
     sh_app app;
-    int code;
+    int cmd, words, code;
 
-    if (argc < 2) {
+    if (argc < 2 || (cmd = which(argc, argv, &words)) == 0) {
         usage();
         return EXIT_USAGE;
     }
     sh_config_init(&cfg);
-    if (strcmp(argv[1], "revoke") != 0 && strcmp(argv[1], "token-reset") != 0) {
+    if (parse(argc - words, argv + words, &cfg, &a) != 0) {
         usage();
         return EXIT_USAGE;
     }
-    if (parse(argc - 1, argv + 1, &cfg, &a) != 0) {
-        usage();
-        return EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "token-reset") == 0 && a.scope != 0) {
+    if ((cmd != CMD_REVOKE && a.scope != 0) ||
+        (cmd != CMD_PROVISION && (a.type || a.model || a.count))) {
         usage();
         return EXIT_USAGE;
     }
@@ -186,7 +277,7 @@ int sh_admin_cli(int argc, char **argv)
         sh_app_close(&app);
         return 1;
     }
-    code = strcmp(argv[1], "revoke") == 0 ? cmd_revoke(&app, &a) : cmd_token_reset(&app);
+    code = run(&app, cmd, &a);
     sh_app_close(&app);
     return code;
 }

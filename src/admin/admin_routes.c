@@ -10,6 +10,9 @@
 #include "auth/revocation.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "devices/streams.h"
+
+#include <sodium.h>
 
 /* A not_before further ahead than this would lock users out (P4). */
 #define FUTURE_SKEW_US (5 * SH_USEC)
@@ -78,11 +81,69 @@ static sh_status revocations_list(sh_req *r)
     return sh_req_reply(r, 200, json_pack("{s:o}", "rules", arr));
 }
 
+#define PROVISION_MAX 1000
+
+static sh_status devices_provision(sh_req *r)
+{
+    const char *type_name, *model;
+    json_int_t count = 1;
+    json_t *cv = json_object_get(r->body, "count"), *arr;
+    sh_device_secrets sec;
+    int type;
+    sh_status rc;
+
+    if ((rc = sh_req_string(r, "type", 16, &type_name, NULL)) ||
+        (rc = sh_req_string(r, "model", SH_STORE_MODEL_MAX, &model, NULL)))
+        return rc;
+    type = sh_device_type_from_name(type_name);
+    if (type == 0)
+        return sh_req_fail(r, SH_ERR_INVALID_REQUEST,
+                           "field 'type' must be camera, plug, bulb, sensor or scale");
+    if (cv != NULL) {
+        if (!json_is_integer(cv) || json_integer_value(cv) < 1 ||
+            json_integer_value(cv) > PROVISION_MAX)
+            return sh_req_fail(r, SH_ERR_INVALID_REQUEST,
+                               "field 'count' must be an integer from 1 to 1000");
+        count = json_integer_value(cv);
+    }
+    if ((arr = json_array()) == NULL)
+        return SH_ERR_NOMEM;
+    for (json_int_t i = 0; i < count; i++) {
+        rc = sh_device_provision(&sh_api_app(r)->auth, type, model, &sec);
+        if (rc != SH_OK) {
+            json_decref(arr);
+            return rc == SH_ERR_INVALID_REQUEST
+                       ? sh_req_fail(r, rc, "field 'model' must be 1 to 64 characters")
+                       : rc;
+        }
+        json_array_append_new(arr, sh_api_device_secrets_json(&sec));
+        sodium_memzero(&sec, sizeof(sec));
+    }
+    sh_log_event(SH_LOG_INFO, "devices_provisioned", NULL, NULL);
+    return sh_req_reply(r, 201, json_pack("{s:o}", "devices", arr));
+}
+
+static sh_status relays_create(sh_req *r)
+{
+    char token[SH_TOKEN_MAX];
+    sh_id id;
+    sh_status rc = sh_relay_create(&sh_api_app(r)->auth, &id, token);
+
+    if (rc != SH_OK)
+        return rc;
+    sh_req_reply(r, 201, json_pack("{s:o, s:s}", "relay_id", sh_api_id(&id), "relay_token", token));
+    sodium_memzero(token, sizeof(token));
+    return SH_OK;
+}
+
 const struct sh_route sh_admin_routes[] = {
     {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, 0, 0},
     {"POST", "/admin/v1/revocations", revocations_create, SH_AUTH_ADMIN,
      SH_ROUTE_BODY | SH_ROUTE_WRITE, 0},
     {"GET", "/admin/v1/revocations", revocations_list, SH_AUTH_ADMIN, 0, 0},
+    {"POST", "/admin/v1/devices", devices_provision, SH_AUTH_ADMIN, SH_ROUTE_BODY | SH_ROUTE_WRITE,
+     0},
+    {"POST", "/admin/v1/relays", relays_create, SH_AUTH_ADMIN, SH_ROUTE_WRITE, 0},
 };
 
 const size_t sh_admin_routes_count = sizeof(sh_admin_routes) / sizeof(sh_admin_routes[0]);

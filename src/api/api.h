@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "api/app.h"
+#include "devices/devices.h"
 #include "http/request.h"
 
 /* Field length limits (bytes) for request bodies. */
@@ -23,6 +24,8 @@ static inline sh_app *sh_api_app(sh_req *r) { return (sh_app *)r->app; }
 
 /* JSON string of a time in RFC 3339 (UTC, seconds). */
 json_t *sh_api_time(int64_t us);
+/* {device_id, device_token, claim_code}, as provisioning and reset show. */
+json_t *sh_api_device_secrets_json(const sh_device_secrets *s);
 /* JSON string of an id in hex. */
 json_t *sh_api_id(const sh_id *id);
 
@@ -58,5 +61,18 @@ struct sh_token_pair;
 sh_status sh_api_reply_tokens(sh_req *r, struct sh_token_pair *t);
 /* Maps a domain status with retry-after to the request (429 Retry-After). */
 sh_status sh_api_limited(sh_req *r, sh_status rc, int retry_after_s);
+sh_status sh_api_devices_claim(sh_req *r);
+sh_status sh_api_devices_list(sh_req *r);
+sh_status sh_api_devices_get(sh_req *r);
+sh_status sh_api_devices_patch(sh_req *r);
+sh_status sh_api_devices_release(sh_req *r);
+sh_status sh_api_devices_state(sh_req *r);
+sh_status sh_api_shares_create(sh_req *r);
+sh_status sh_api_shares_list(sh_req *r);
+sh_status sh_api_shares_delete(sh_req *r);
+sh_status sh_api_devices_stream(sh_req *r);
+sh_status sh_api_streams_verify(sh_req *r);
+sh_status sh_api_device_heartbeat(sh_req *r);
+sh_status sh_api_device_reset(sh_req *r);
 
 #endif

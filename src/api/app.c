@@ -19,6 +19,8 @@
 
 #include "auth/sessions.h"
 #include "core/clock.h"
+#include "devices/heartbeats.h"
+#include "devices/streams.h"
 #include "core/log.h"
 #include "crypto/hash.h"
 #include "crypto/password.h"
@@ -146,6 +148,10 @@ static sh_status authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
         return sh_session_authenticate(&app->auth, r->bearer, r->bearer_len, &r->principal);
     case SH_AUTH_ADMIN:
         return sh_app_admin_token_check(app, r->bearer, r->bearer_len);
+    case SH_AUTH_DEVICE:
+        return sh_device_authenticate(&app->auth, r->bearer, r->bearer_len, &r->principal);
+    case SH_AUTH_RELAY:
+        return sh_relay_authenticate(&app->auth, r->bearer, r->bearer_len, &r->principal);
     default:
         return SH_OK;
     }
@@ -271,6 +277,8 @@ int sh_app_serve(sh_app *app)
     if (sh_workpool_new(app->cfg.hash_workers, app->cfg.hash_queue, &app->hash_pool) != SH_OK ||
         sh_workpool_new(app->cfg.write_workers, app->cfg.write_queue, &app->write_pool) != SH_OK)
         goto out;
+    if (sh_heartbeats_start(app->store, &app->auth.heartbeats) != SH_OK)
+        goto out;
     print_first_admin_token(app);
     if (pthread_create(&app->poller, NULL, poll_rules, app) != 0)
         goto out;
@@ -297,6 +305,8 @@ out:
     sh_workpool_free(app->hash_pool);
     sh_workpool_free(app->write_pool);
     app->hash_pool = app->write_pool = NULL;
+    sh_heartbeats_stop(app->auth.heartbeats);
+    app->auth.heartbeats = NULL;
     app->stopping = 1;
     if (app->poller_started)
         pthread_join(app->poller, NULL);

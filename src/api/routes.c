@@ -36,6 +36,22 @@ const struct sh_route sh_api_routes[] = {
     {"POST", "/v1/password-reset", sh_api_password_reset, SH_AUTH_NONE, B | W, 0, SH_LIMIT_RESET},
     {"POST", "/v1/password-reset/confirm", sh_api_password_reset_confirm, SH_AUTH_NONE, B | H, 0,
      SH_LIMIT_RESET},
+    /* devices, user side: every query is scoped by the caller's id */
+    {"POST", "/v1/devices/claim", sh_api_devices_claim, SH_AUTH_USER, B | W, 0, SH_LIMIT_CLAIM},
+    {"GET", "/v1/devices", sh_api_devices_list, SH_AUTH_USER, 0, 0},
+    {"GET", "/v1/devices/{id}", sh_api_devices_get, SH_AUTH_USER, 0, 0},
+    {"PATCH", "/v1/devices/{id}", sh_api_devices_patch, SH_AUTH_USER, B | W, 0},
+    {"DELETE", "/v1/devices/{id}", sh_api_devices_release, SH_AUTH_USER, W, 0},
+    {"PUT", "/v1/devices/{id}/state", sh_api_devices_state, SH_AUTH_USER, B | W, 0},
+    {"GET", "/v1/devices/{id}/shares", sh_api_shares_list, SH_AUTH_USER, 0, 0},
+    {"POST", "/v1/devices/{id}/shares", sh_api_shares_create, SH_AUTH_USER, B | W, 0},
+    {"DELETE", "/v1/devices/{id}/shares/{share}", sh_api_shares_delete, SH_AUTH_USER, W, 0},
+    {"POST", "/v1/devices/{id}/stream", sh_api_devices_stream, SH_AUTH_USER, 0, 0},
+    /* the media relay */
+    {"POST", "/v1/streams/verify", sh_api_streams_verify, SH_AUTH_RELAY, B, 0},
+    /* devices, device side (device token) */
+    {"POST", "/v1/device/heartbeat", sh_api_device_heartbeat, SH_AUTH_DEVICE, B | W, 0},
+    {"POST", "/v1/device/reset", sh_api_device_reset, SH_AUTH_DEVICE, W, 0},
 };
 
 const size_t sh_api_routes_count = sizeof(sh_api_routes) / sizeof(sh_api_routes[0]);

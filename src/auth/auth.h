@@ -19,21 +19,35 @@
 #define SH_DEVICE_NAME_MAX 128
 #define SH_DISPLAY_NAME_MAX 128
 
+struct sh_heartbeats;
+
 typedef struct sh_auth {
     sh_store *store;
     const sh_keyring *kr;
     sh_revocation *rev;
     int64_t access_ttl_us;
-    sh_limits *limits;        /* abuse limits; NULL (CLI, seed): none */
-    int64_t stepup_window_us; /* a login this recent passes step-up; 0: default */
+    sh_limits *limits;                /* abuse limits; NULL (CLI, seed): none */
+    int64_t stepup_window_us;         /* a login this recent passes step-up; 0: default */
+    struct sh_heartbeats *heartbeats; /* group commit; NULL: write directly */
 } sh_auth;
 
-/* Who is calling, as established from a verified access token. */
+enum sh_principal_kind {
+    SH_PRINCIPAL_USER = 0, /* an app session (access token) */
+    SH_PRINCIPAL_DEVICE,   /* a device (device token) */
+    SH_PRINCIPAL_RELAY,    /* a media relay (relay credential) */
+};
+
+/* Who is calling, as established from a verified credential. For a user:
+ * user, session, class and the session's creation time; for a device: its
+ * id and current generation; for a relay: its id (in device). */
 typedef struct sh_principal {
+    int kind;
     sh_id user;
     sh_id session;
     int token_class;
     int64_t issued_at;
+    sh_id device;
+    int64_t generation;
 } sh_principal;
 
 #endif

@@ -28,7 +28,8 @@ void sh_config_init(sh_config *c)
     c->threads = online_cores();
     c->hash_workers = online_cores();
     c->hash_queue = 64;
-    c->write_workers = 4;
+    /* writers mostly wait for a (group) commit, not for CPU */
+    c->write_workers = 32;
     c->write_queue = 4096;
     c->access_ttl_s = 900;
     c->argon2_ops = 2;

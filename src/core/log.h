@@ -20,7 +20,8 @@ struct sh_log_request {
     int64_t dur_us;
     const char *user_id; /* hex id or NULL */
     const char *session_id;
-    const char *code; /* problem code on error, or NULL */
+    const char *device_id; /* for device-authenticated requests */
+    const char *code;      /* problem code on error, or NULL */
 };
 
 void sh_log_set_level(sh_log_level level);

@@ -38,6 +38,7 @@ static const struct status_info infos[SH_ERR__COUNT] = {
     [SH_ERR_REAUTH] = {403, "reauthentication_required", "Confirm your password to continue"},
     [SH_ERR_RATE_LIMITED] = {429, "rate_limited", "Too many requests"},
     [SH_ERR_INVALID_CODE] = {400, "invalid_code", "Invalid or already used code"},
+    [SH_ERR_UNKNOWN_ACCOUNT] = {404, "unknown_account", "No account with that e-mail"},
 };
 
 static const struct status_info *info(sh_status st)

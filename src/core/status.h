@@ -28,13 +28,14 @@ typedef enum sh_status {
     SH_ERR_UNAUTHENTICATED, /* no credentials presented */
     SH_ERR_INVALID_TOKEN,   /* garbled, forged, expired or revoked */
     SH_ERR_FORBIDDEN,
-    SH_ERR_NOT_FOUND,    /* resource unknown, or not the caller's */
-    SH_ERR_NO_ROUTE,     /* path unknown */
-    SH_ERR_METHOD,       /* path known, method not */
-    SH_ERR_CONFLICT,     /* generic unique-constraint conflict */
-    SH_ERR_REAUTH,       /* sensitive action: a fresh login or password (+ code) needed */
-    SH_ERR_RATE_LIMITED, /* a per-account or per-address limit refused; see retry_after */
-    SH_ERR_INVALID_CODE, /* wrong, reused or expired second-factor / recovery code */
+    SH_ERR_NOT_FOUND,       /* resource unknown, or not the caller's */
+    SH_ERR_NO_ROUTE,        /* path unknown */
+    SH_ERR_METHOD,          /* path known, method not */
+    SH_ERR_CONFLICT,        /* generic unique-constraint conflict */
+    SH_ERR_REAUTH,          /* sensitive action: a fresh login or password (+ code) needed */
+    SH_ERR_RATE_LIMITED,    /* a per-account or per-address limit refused; see retry_after */
+    SH_ERR_INVALID_CODE,    /* wrong, reused or expired second-factor / recovery code */
+    SH_ERR_UNKNOWN_ACCOUNT, /* sharing with an e-mail that has no account */
     SH_ERR__COUNT
 } sh_status;
 

@@ -3,6 +3,7 @@
  *   version(1) key_id(1) class(1) reserved(1) session(16) principal(16)
  *   issued_at(8) expires_at(8)                                   = 52 bytes
  * then MAC(32) = keyed BLAKE2b over prefix and payload, then CRC-32(4).
+ * Stream tickets (sh_st_) have the same frame with their own payload.
  */
 #include "crypto/token.h"
 
@@ -16,6 +17,8 @@
 #define MAC_LEN 32
 #define CRC_LEN 4
 #define ACCESS_BIN_LEN (PAYLOAD_LEN + MAC_LEN + CRC_LEN)
+#define STREAM_PAYLOAD_LEN 76
+#define STREAM_BIN_LEN (STREAM_PAYLOAD_LEN + MAC_LEN + CRC_LEN)
 #define OPAQUE_BIN_LEN (SH_TOKEN_SECRET_LEN + CRC_LEN)
 #define ACCESS_VERSION 1
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
@@ -95,14 +98,40 @@ static int decode(const char *prefix, const char *text, size_t len, uint8_t *bin
     return 0;
 }
 
-static void mac(const sh_keyring *kr, const uint8_t *payload, uint8_t out[MAC_LEN])
+/* Keyed BLAKE2b over the prefix and the payload: the prefix is covered so
+ * a MAC made for one kind of token never verifies as another kind. */
+static void mac(const sh_keyring *kr, const char *prefix, const uint8_t *payload, size_t len,
+                uint8_t out[MAC_LEN])
 {
     crypto_generichash_state st;
 
     crypto_generichash_init(&st, sh_keyring_key(kr, SH_KEY_TOKEN_MAC), SH_KEY_LEN, MAC_LEN);
-    crypto_generichash_update(&st, (const uint8_t *)SH_TOKEN_ACCESS, PREFIX_LEN);
-    crypto_generichash_update(&st, payload, PAYLOAD_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)prefix, PREFIX_LEN);
+    crypto_generichash_update(&st, payload, len);
     crypto_generichash_final(&st, out, MAC_LEN);
+}
+
+/* Appends MAC and CRC to bin[0..len) and encodes it. */
+static void seal_mac(const sh_keyring *kr, const char *prefix, uint8_t *bin, size_t len,
+                     char out[SH_TOKEN_MAX])
+{
+    mac(kr, prefix, bin, len, bin + len);
+    put_u32(bin + len + MAC_LEN, checksum(prefix, bin, len + MAC_LEN));
+    encode(prefix, bin, len + MAC_LEN + CRC_LEN, out);
+}
+
+/* Decodes and checks version, key id and MAC of a MAC'd token. */
+static int open_mac(const sh_keyring *kr, const char *prefix, const char *text, size_t len,
+                    uint8_t *bin, size_t payload_len)
+{
+    uint8_t want[MAC_LEN];
+
+    if (decode(prefix, text, len, bin, payload_len + MAC_LEN + CRC_LEN) != 0)
+        return -1;
+    if (bin[0] != ACCESS_VERSION || bin[1] != SH_KEY_TOKEN_MAC_VERSION)
+        return -1;
+    mac(kr, prefix, bin, payload_len, want);
+    return crypto_verify_32(want, bin + payload_len);
 }
 
 void sh_token_access_encode(const sh_keyring *kr, const sh_access_claims *c, char out[SH_TOKEN_MAX])
@@ -116,23 +145,15 @@ void sh_token_access_encode(const sh_keyring *kr, const sh_access_claims *c, cha
     memcpy(bin + 20, c->principal.b, SH_ID_LEN);
     put_i64(bin + 36, c->issued_at);
     put_i64(bin + 44, c->expires_at);
-    mac(kr, bin, bin + PAYLOAD_LEN);
-    put_u32(bin + PAYLOAD_LEN + MAC_LEN, checksum(SH_TOKEN_ACCESS, bin, PAYLOAD_LEN + MAC_LEN));
-    encode(SH_TOKEN_ACCESS, bin, sizeof(bin), out);
+    seal_mac(kr, SH_TOKEN_ACCESS, bin, PAYLOAD_LEN, out);
 }
 
 sh_status sh_token_access_verify(const sh_keyring *kr, const char *text, size_t len, int64_t now_us,
                                  sh_access_claims *c)
 {
     uint8_t bin[ACCESS_BIN_LEN];
-    uint8_t want[MAC_LEN];
 
-    if (decode(SH_TOKEN_ACCESS, text, len, bin, sizeof(bin)) != 0)
-        return SH_ERR_INVALID_TOKEN;
-    if (bin[0] != ACCESS_VERSION || bin[1] != SH_KEY_TOKEN_MAC_VERSION)
-        return SH_ERR_INVALID_TOKEN;
-    mac(kr, bin, want);
-    if (crypto_verify_32(want, bin + PAYLOAD_LEN) != 0)
+    if (open_mac(kr, SH_TOKEN_ACCESS, text, len, bin, PAYLOAD_LEN) != 0)
         return SH_ERR_INVALID_TOKEN;
     c->version = bin[0];
     c->key_id = bin[1];
@@ -141,6 +162,44 @@ sh_status sh_token_access_verify(const sh_keyring *kr, const char *text, size_t 
     memcpy(c->principal.b, bin + 20, SH_ID_LEN);
     c->issued_at = get_i64(bin + 36);
     c->expires_at = get_i64(bin + 44);
+    if (c->expires_at <= now_us)
+        return SH_ERR_INVALID_TOKEN;
+    return SH_OK;
+}
+
+/* Stream ticket payload: version(1) key_id(1) class(1) reserved(1)
+ * device(16) user(16) session(16) generation(8) session_created(8)
+ * expires_at(8) = 76 bytes. */
+void sh_token_stream_encode(const sh_keyring *kr, const sh_stream_claims *c, char out[SH_TOKEN_MAX])
+{
+    uint8_t bin[STREAM_BIN_LEN] = {0};
+
+    bin[0] = ACCESS_VERSION;
+    bin[1] = SH_KEY_TOKEN_MAC_VERSION;
+    bin[2] = c->session_class;
+    memcpy(bin + 4, c->device.b, SH_ID_LEN);
+    memcpy(bin + 20, c->user.b, SH_ID_LEN);
+    memcpy(bin + 36, c->session.b, SH_ID_LEN);
+    put_i64(bin + 52, c->generation);
+    put_i64(bin + 60, c->session_created);
+    put_i64(bin + 68, c->expires_at);
+    seal_mac(kr, SH_TOKEN_STREAM, bin, STREAM_PAYLOAD_LEN, out);
+}
+
+sh_status sh_token_stream_verify(const sh_keyring *kr, const char *text, size_t len, int64_t now_us,
+                                 sh_stream_claims *c)
+{
+    uint8_t bin[STREAM_BIN_LEN];
+
+    if (open_mac(kr, SH_TOKEN_STREAM, text, len, bin, STREAM_PAYLOAD_LEN) != 0)
+        return SH_ERR_INVALID_TOKEN;
+    c->session_class = bin[2];
+    memcpy(c->device.b, bin + 4, SH_ID_LEN);
+    memcpy(c->user.b, bin + 20, SH_ID_LEN);
+    memcpy(c->session.b, bin + 36, SH_ID_LEN);
+    c->generation = get_i64(bin + 52);
+    c->session_created = get_i64(bin + 60);
+    c->expires_at = get_i64(bin + 68);
     if (c->expires_at <= now_us)
         return SH_ERR_INVALID_TOKEN;
     return SH_OK;

@@ -24,7 +24,7 @@
 #include "crypto/keyring.h"
 
 #define SH_TOKEN_SECRET_LEN 32
-#define SH_TOKEN_MAX 160 /* longest text form, with NUL */
+#define SH_TOKEN_MAX 200 /* longest text form, with NUL */
 
 /* Prefixes. */
 #define SH_TOKEN_ACCESS "sh_at_"
@@ -33,6 +33,9 @@
 #define SH_TOKEN_MFA "sh_mt_"          /* second-factor challenge, minutes */
 #define SH_TOKEN_RESET "sh_pr_"        /* password reset, 30 minutes */
 #define SH_TOKEN_EMAIL_VERIFY "sh_ev_" /* e-mail verification */
+#define SH_TOKEN_DEVICE "sh_dt_"
+#define SH_TOKEN_STREAM "sh_st_"
+#define SH_TOKEN_RELAY "sh_rl_"
 
 /* What an access token asserts; all times in microseconds. */
 typedef struct sh_access_claims {
@@ -55,6 +58,27 @@ __attribute__((warn_unused_result)) sh_status sh_token_access_verify(const sh_ke
                                                                      const char *text, size_t len,
                                                                      int64_t now_us,
                                                                      sh_access_claims *c);
+
+/* What a camera stream ticket asserts: this user, through this session,
+ * may watch this device in this generation until expires_at. */
+typedef struct sh_stream_claims {
+    uint8_t session_class;
+    sh_id device;
+    sh_id user;
+    sh_id session;
+    int64_t generation;
+    int64_t session_created; /* for revocation rules */
+    int64_t expires_at;
+} sh_stream_claims;
+
+void sh_token_stream_encode(const sh_keyring *kr, const sh_stream_claims *c,
+                            char out[SH_TOKEN_MAX]);
+/* Checks format, checksum, MAC and expiry only; the caller checks the
+ * device generation, the user's access and the revocation rules. */
+__attribute__((warn_unused_result)) sh_status sh_token_stream_verify(const sh_keyring *kr,
+                                                                     const char *text, size_t len,
+                                                                     int64_t now_us,
+                                                                     sh_stream_claims *c);
 
 /* Makes a random opaque token with `prefix`; secret receives its 32 bytes. */
 void sh_token_opaque_new(const char *prefix, uint8_t secret[SH_TOKEN_SECRET_LEN],

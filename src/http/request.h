@@ -30,9 +30,11 @@ typedef struct sh_req sh_req;
 typedef sh_status (*sh_handler)(sh_req *r);
 
 enum sh_auth_kind {
-    SH_AUTH_NONE,  /* anyone */
-    SH_AUTH_USER,  /* app access token */
-    SH_AUTH_ADMIN, /* admin token, admin listener only */
+    SH_AUTH_NONE,   /* anyone */
+    SH_AUTH_USER,   /* app access token */
+    SH_AUTH_ADMIN,  /* admin token, admin listener only */
+    SH_AUTH_DEVICE, /* device token */
+    SH_AUTH_RELAY,  /* media relay credential */
 };
 
 enum sh_route_flags {

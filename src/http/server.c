@@ -382,7 +382,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     line.dur_us = sh_clock_now_us() - cr->start_us;
     if (cr->err != SH_OK)
         line.code = sh_status_code(cr->err);
-    if (cr->r.authenticated && cr->r.route->auth == SH_AUTH_USER) {
+    if (cr->r.authenticated && cr->r.route->auth == SH_AUTH_DEVICE) {
+        sh_id_to_hex(&cr->r.principal.device, &user);
+        line.device_id = user.s;
+    } else if (cr->r.authenticated && cr->r.route->auth == SH_AUTH_USER) {
         sh_id_to_hex(&cr->r.principal.user, &user);
         sh_id_to_hex(&cr->r.principal.session, &session);
         line.user_id = user.s;

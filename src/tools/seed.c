@@ -20,13 +20,15 @@
 #include "auth/token_class.h"
 #include "core/clock.h"
 #include "crypto/password.h"
+#include "devices/devices.h"
 #include "tools/tools.h"
 
-#define BATCH 5000
+#define BATCH 20000
 
 struct seed_args {
     unsigned long users;
     unsigned long sessions;
+    const char *password;
 };
 
 static int parse(int argc, char **argv, sh_config *cfg, struct seed_args *a)
@@ -35,6 +37,7 @@ static int parse(int argc, char **argv, sh_config *cfg, struct seed_args *a)
         {"data-dir", required_argument, NULL, 'd'},
         {"users", required_argument, NULL, 'u'},
         {"sessions-per-user", required_argument, NULL, 's'},
+        {"password", required_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
     char *end;
@@ -56,6 +59,9 @@ static int parse(int argc, char **argv, sh_config *cfg, struct seed_args *a)
             if (*end != '\0' || a->sessions > 1000)
                 return -1;
             break;
+        case 'p':
+            a->password = optarg;
+            break;
         default:
             return -1;
         }
@@ -63,8 +69,37 @@ static int parse(int argc, char **argv, sh_config *cfg, struct seed_args *a)
     return optind == argc ? 0 : -1;
 }
 
+static const int seed_types[] = {SH_DEVICE_CAMERA, SH_DEVICE_PLUG, SH_DEVICE_BULB, SH_DEVICE_SENSOR,
+                                 SH_DEVICE_SCALE};
+
+static sh_status seed_devices(sh_app *app, unsigned long i, const sh_user_rec *u, sh_id *prev_user)
+{
+    char name[32];
+    sh_share_rec s;
+    sh_id dev;
+    unsigned long n = 2 + (i % 2); /* 2.5 devices per user on average */
+    sh_status rc = SH_OK;
+
+    for (unsigned long k = 0; rc == SH_OK && k < n; k++) {
+        int type = seed_types[(i + k) % 5];
+        snprintf(name, sizeof(name), "%s %lu", sh_device_type_name(type), k + 1);
+        rc = sh_device_create_owned(&app->auth, u, type, "SEED-1", name, &dev);
+        if (rc != SH_OK || (i + k) % 4 != 0 || sh_id_is_zero(prev_user))
+            continue;
+        memset(&s, 0, sizeof(s));
+        sh_id_random(&s.id);
+        s.device_id = dev;
+        s.generation = 1;
+        s.user_id = *prev_user;
+        s.role = SH_ROLE_VIEWER;
+        s.created_at = sh_clock_now_us();
+        rc = sh_store_dev(app->store)->share_insert(app->store, &s);
+    }
+    return rc;
+}
+
 static sh_status seed_user(sh_app *app, unsigned long i, const char *pw_hash,
-                           unsigned long sessions)
+                           unsigned long sessions, sh_id *prev_user)
 {
     char email[64];
     sh_user_rec u;
@@ -77,6 +112,10 @@ static sh_status seed_user(sh_app *app, unsigned long i, const char *pw_hash,
         return SH_OK; /* seeding twice is harmless */
     for (unsigned long s = 0; rc == SH_OK && s < sessions; s++)
         rc = sh_session_open(&app->auth, &u, (int)(1 + s % (SH_CLASS__COUNT - 1)), NULL, &t);
+    if (rc == SH_OK)
+        rc = seed_devices(app, i, &u, prev_user);
+    if (rc == SH_OK)
+        *prev_user = u.id;
     sodium_memzero(&t, sizeof(t));
     sh_user_rec_clear(&u);
     return rc;
@@ -84,18 +123,21 @@ static sh_status seed_user(sh_app *app, unsigned long i, const char *pw_hash,
 
 int sh_tool_seed(int argc, char **argv)
 {
-    struct seed_args a = {2400000, 2};
+    struct seed_args a = {2400000, 2, NULL};
     char pw_hash[SH_PASSWORD_HASH_MAX];
     uint8_t pw[32];
     sh_config cfg;
     sh_app app;
     sh_status rc = SH_OK;
+    sh_id prev_user;
     int64_t t0 = sh_clock_now_us();
+
+    memset(&prev_user, 0, sizeof(prev_user));
 
     sh_config_init(&cfg);
     if (parse(argc, argv, &cfg, &a) != 0) {
         fprintf(stderr, "usage: safehouse seed [--data-dir DIR] [--users N] "
-                        "[--sessions-per-user K]\n");
+                        "[--sessions-per-user K] [--password PW]\n");
         return 2;
     }
     if (sh_app_open(&app, &cfg) != SH_OK) {
@@ -104,13 +146,16 @@ int sh_tool_seed(int argc, char **argv)
         return 1;
     }
     randombytes_buf(pw, sizeof(pw));
-    rc = sh_password_hash((const char *)pw, sizeof(pw), pw_hash);
+    if (a.password != NULL)
+        rc = sh_password_hash(a.password, strlen(a.password), pw_hash);
+    else
+        rc = sh_password_hash((const char *)pw, sizeof(pw), pw_hash);
     sodium_memzero(pw, sizeof(pw));
     for (unsigned long i = 0; rc == SH_OK && i < a.users; i += BATCH) {
         if ((rc = sh_store_batch_begin(app.store)) != SH_OK)
             break;
         for (unsigned long j = i; rc == SH_OK && j < i + BATCH && j < a.users; j++)
-            rc = seed_user(&app, j, pw_hash, a.sessions);
+            rc = seed_user(&app, j, pw_hash, a.sessions, &prev_user);
         sh_status end = sh_store_batch_end(app.store, rc == SH_OK);
         if (rc == SH_OK)
             rc = end;
@@ -122,7 +167,8 @@ int sh_tool_seed(int argc, char **argv)
         fprintf(stderr, "safehouse: seeding failed (%s)\n", sh_status_code(rc));
         return 1;
     }
-    printf("{\"users\":%lu,\"sessions\":%lu,\"seconds\":%.1f}\n", a.users, a.users * a.sessions,
+    printf("{\"users\":%lu,\"sessions\":%lu,\"devices\":%lu,\"seconds\":%.1f}\n", a.users,
+           a.users * a.sessions, a.users / 2 * 5 + (a.users % 2) * 2,
            (double)(sh_clock_now_us() - t0) / SH_USEC);
     return 0;
 }

@@ -217,6 +217,7 @@ def test_api_user_rule_with_not_before(rsrv):
     assert parse_rfc3339(rule["not_before"]) == cutoff
     dead(rsrv, old, wait=True)
     alive(rsrv, new)
+    login_again_works(rsrv, u)
 
 
 def test_api_rule_with_old_not_before_kills_nothing(rsrv):
@@ -319,6 +320,7 @@ def test_cli_all_before_time(server_factory):
     alive(srv, new_v)
     # the rule is about when the session was created: refreshing after TIME does not save it
     dead(srv, refreshed, wait=True)
+    login_again_works(srv, u, "ios")
 
 
 def test_cli_rule_while_server_stopped(server_factory):

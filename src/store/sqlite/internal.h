@@ -92,5 +92,7 @@ sh_status sh_sq_mail_insert(sh_store *st, const sh_mail_rec *m);
 sh_status sh_sq_mail_due(sh_store *st, int64_t now, int limit, sh_store_mail_cb cb, void *ctx);
 sh_status sh_sq_mail_done(sh_store *st, const sh_id *id);
 sh_status sh_sq_mail_retry(sh_store *st, const sh_id *id, int attempts, int64_t next_attempt_at);
+/* Per-domain ops tables, registered by sh_store_open_sqlite. */
+extern const struct sh_store_device_ops sh_sq_device_ops;
 
 #endif

@@ -1,0 +1,97 @@
+/* streams.c - stream tickets and relay credentials. */
+#include "devices/streams.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/clock.h"
+#include "crypto/hash.h"
+
+#define RELAY_DOMAIN "relay"
+
+sh_status sh_stream_ticket(const sh_auth *a, const sh_principal *user, const sh_id *device,
+                           char ticket[SH_TOKEN_MAX], int64_t *expires_in_s)
+{
+    sh_stream_claims c;
+    sh_device_rec d;
+    int role = 0;
+    int64_t generation = 0;
+    sh_status rc = sh_device_role(a, user, device, &role, &generation);
+
+    if (rc != SH_OK)
+        return rc;
+    if ((rc = sh_store_dev(a->store)->get(a->store, device, &d)) != SH_OK)
+        return rc;
+    if (d.type != SH_DEVICE_CAMERA)
+        rc = SH_ERR_INVALID_REQUEST;
+    else if (d.generation != generation)
+        rc = SH_ERR_NOT_FOUND;
+    sh_device_rec_clear(&d);
+    if (rc != SH_OK)
+        return rc;
+    memset(&c, 0, sizeof(c));
+    c.session_class = (uint8_t)user->token_class;
+    c.device = *device;
+    c.user = user->user;
+    c.session = user->session;
+    c.generation = generation;
+    c.session_created = user->issued_at;
+    c.expires_at = sh_clock_now_us() + SH_STREAM_TTL_S * SH_USEC;
+    sh_token_stream_encode(a->kr, &c, ticket);
+    *expires_in_s = SH_STREAM_TTL_S;
+    return SH_OK;
+}
+
+sh_status sh_stream_verify(const sh_auth *a, const char *ticket, size_t len, sh_stream_status *out)
+{
+    sh_stream_claims c;
+    sh_principal p;
+    int role = 0;
+    int64_t generation = 0;
+    sh_status rc;
+
+    memset(out, 0, sizeof(*out));
+    if (sh_token_stream_verify(a->kr, ticket, len, sh_clock_now_us(), &c) != SH_OK)
+        return SH_OK;
+    if (!sh_revocation_allows(a->rev, c.session_class, &c.user, &c.session, c.session_created))
+        return SH_OK;
+    memset(&p, 0, sizeof(p));
+    p.user = c.user;
+    rc = sh_device_role(a, &p, &c.device, &role, &generation);
+    if (rc == SH_ERR_NOT_FOUND || (rc == SH_OK && generation != c.generation))
+        return SH_OK;
+    if (rc != SH_OK)
+        return rc;
+    out->active = 1;
+    out->device = c.device;
+    out->user = c.user;
+    out->expires_at = c.expires_at;
+    return SH_OK;
+}
+
+sh_status sh_relay_create(const sh_auth *a, sh_id *id, char token[SH_TOKEN_MAX])
+{
+    uint8_t secret[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
+
+    sh_id_random(id);
+    sh_token_opaque_new(SH_TOKEN_RELAY, secret, token);
+    sh_hash_secret(a->kr, RELAY_DOMAIN, secret, sizeof(secret), hash);
+    sodium_memzero(secret, sizeof(secret));
+    return sh_store_dev(a->store)->relay_insert(a->store, id, hash, sh_clock_now_us());
+}
+
+sh_status sh_relay_authenticate(const sh_auth *a, const char *token, size_t len, sh_principal *out)
+{
+    uint8_t secret[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
+    sh_status rc;
+
+    if (sh_token_opaque_parse(SH_TOKEN_RELAY, token, len, secret) != SH_OK)
+        return SH_ERR_INVALID_TOKEN;
+    sh_hash_secret(a->kr, RELAY_DOMAIN, secret, sizeof(secret), hash);
+    sodium_memzero(secret, sizeof(secret));
+    memset(out, 0, sizeof(*out));
+    out->kind = SH_PRINCIPAL_RELAY;
+    rc = sh_store_dev(a->store)->relay_find(a->store, hash, &out->device);
+    return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
+}
