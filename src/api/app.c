@@ -296,7 +296,7 @@ out:
     if (app->admin)
         sh_server_quiesce(app->admin);
     /* Workers finish the jobs they hold and resume those connections; new
-     * blocking requests on open connections get 429 from here on. */
+     * blocking requests on open connections get 503 from here on. */
     sh_workpool_stop(app->hash_pool);
     sh_workpool_stop(app->write_pool);
     sh_server_stop(app->api, SHUTDOWN_GRACE_MS);

@@ -17,6 +17,7 @@ typedef enum sh_status {
     SH_ERR_IO,
     SH_ERR_STORE,           /* database failure */
     SH_ERR_BUSY,            /* a bounded queue is full; retry later */
+    SH_ERR_UNAVAILABLE,     /* shutting down: not taking new work */
     SH_ERR_INVALID_JSON,    /* body is not valid JSON / UTF-8 */
     SH_ERR_INVALID_REQUEST, /* JSON is valid but fields are missing/wrong */
     SH_ERR_UNSUPPORTED_MEDIA,

@@ -77,7 +77,9 @@ sh_status sh_workpool_submit(sh_workpool *wp, sh_work_fn fn, void *arg)
     sh_status rc = SH_ERR_BUSY;
 
     pthread_mutex_lock(&wp->lock);
-    if (!wp->stopping && wp->count < wp->cap) {
+    if (wp->stopping) {
+        rc = SH_ERR_UNAVAILABLE;
+    } else if (wp->count < wp->cap) {
         wp->ring[(wp->head + wp->count) % wp->cap] = (struct job){fn, arg};
         wp->count++;
         pthread_cond_signal(&wp->cond);

@@ -19,7 +19,8 @@ typedef void (*sh_work_fn)(void *arg);
 
 /* Starts `threads` workers with room for `queue_max` waiting jobs. */
 sh_status sh_workpool_new(size_t threads, size_t queue_max, sh_workpool **out);
-/* Queues fn(arg). SH_ERR_BUSY if the queue is full or the pool is stopping. */
+/* Queues fn(arg). SH_ERR_BUSY if the queue is full, SH_ERR_UNAVAILABLE if
+ * the pool is stopping. */
 sh_status sh_workpool_submit(sh_workpool *wp, sh_work_fn fn, void *arg);
 /* Runs every queued job, then joins the workers. Later submits get
  * SH_ERR_BUSY. Idempotent. */

@@ -249,9 +249,11 @@ static enum MHD_Result dispatch(struct conn_req *cr)
     if (pool != NULL) {
         cr->state = ST_RUNNING;
         MHD_suspend_connection(cr->conn);
-        if (sh_workpool_submit(pool, slow_job, cr) == SH_OK)
+        sh_status rc = sh_workpool_submit(pool, slow_job, cr);
+        if (rc == SH_OK)
             return MHD_YES;
-        cr->err = sh_req_fail(&cr->r, SH_ERR_BUSY, "server busy, retry later");
+        cr->err = rc == SH_ERR_BUSY ? sh_req_fail(&cr->r, rc, "server busy, retry later")
+                                    : sh_req_fail(&cr->r, rc, "shutting down");
         cr->r.retry_after = 1;
         cr->state = ST_DONE;
         MHD_resume_connection(cr->conn);
