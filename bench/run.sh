@@ -85,6 +85,39 @@ LUA
 LOGIN_OUT=$(wrk --latency -t2 -c4 -d"${SECS}s" -s "$WORK/login.lua" "http://127.0.0.1:$PORT/v1/sessions")
 LOGIN_RPS=$(echo "$LOGIN_OUT" | awk '/Requests\/sec/ {print $2}')
 
+# ---- GET /v1/me while one client floods POST /v1/sessions ---------------------
+# Same wrk settings for the quiet and the flooded measurement, one after the
+# other in this run. The flood is one wrk process (one client address, 16
+# connections) sending logins as fast as it can; its own summary shows how it
+# was answered (429s, and whether any request timed out).
+# flood_pair SUFFIX PORT TOKEN
+flood_pair() {
+    local sfx=$1 port=$2 tok=$3 me="http://127.0.0.1:$2/v1/me"
+    wrk_run "get_me_quiet_$sfx" "$me" -t1 -c32 -H "Authorization: Bearer $tok"
+    wrk --latency -t1 -c16 -d"$((SECS + 2))s" --timeout 10s -s "$WORK/login.lua" \
+        "http://127.0.0.1:$port/v1/sessions" >"$WORK/flood_$sfx.txt" &
+    local fpid=$!
+    sleep 1
+    wrk_run "get_me_flood_$sfx" "$me" -t1 -c32 -H "Authorization: Bearer $tok"
+    wait "$fpid"
+}
+echo "bench: GET /v1/me quiet, then under a login flood (address limits on)" >&2
+flood_pair limits "$PORT" "$AT"
+# The same with per-address limits off: only the bounded Argon2id queue
+# stands between the flood and the rest of the server.
+PORT2=$(free_port); APORT2=$(free_port)
+"$BIN" serve --data-dir "$WORK/data2" --listen 127.0.0.1:$PORT2 --admin-listen 127.0.0.1:$APORT2 \
+    --no-access-log --no-address-limits >"$WORK/stdout2" 2>"$WORK/stderr2" &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$PORT2/healthz"
+curl -sf -H "$H" "http://127.0.0.1:$PORT2/v1/accounts" \
+    -d '{"email":"bench@example.com","password":"correct horse battery staple","display_name":"Bench"}' >/dev/null
+AT2=$(curl -sf -H "$H" "http://127.0.0.1:$PORT2/v1/sessions" \
+    -d '{"email":"bench@example.com","password":"correct horse battery staple","client":"cli"}' | json_field access_token)
+echo "bench: GET /v1/me quiet, then under a login flood (address limits off)" >&2
+flood_pair pool "$PORT2" "$AT2"
+kill "${PIDS[2]}"; wait "${PIDS[2]}" 2>/dev/null || true
+
 # ---- in-process figures -------------------------------------------------------
 "$BIN" bench-internal token-verify >"$WORK/verify.json"
 "$BIN" bench-internal argon2 >"$WORK/argon2.json"
@@ -107,7 +140,25 @@ ng = rows["nginx_return_200"]["rps"]
 for r in rows.values():
     r["ratio_to_nginx"] = round(r["rps"] / ng, 3)
 load = lambda f: json.load(open(os.path.join(work, f)))
+import re
+def flood(sfx):
+    t = open(os.path.join(work, "flood_%s.txt" % sfx)).read()
+    g = lambda pat: re.search(pat, t)
+    def us(v):
+        m = re.match(r'([\d.]+)(us|ms|s)', v); return float(m.group(1)) * {'us': 1, 'ms': 1e3, 's': 1e6}[m.group(2)]
+    total = int(g(r'(\d+) requests in').group(1))
+    non2xx = g(r'Non-2xx or 3xx responses:\s+(\d+)')
+    timeouts = g(r'timeout (\d+)')
+    quiet, loud = rows["get_me_quiet_" + sfx], rows["get_me_flood_" + sfx]
+    return {"flood_requests": total, "flood_rps": float(g(r'Requests/sec:\s+([\d.]+)').group(1)),
+            "flood_429_or_other_non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "flood_timeouts": int(timeouts.group(1)) if timeouts else 0,
+            "flood_p50_us": us(g(r'\s50%\s+(\S+)').group(1)), "flood_p99_us": us(g(r'\s99%\s+(\S+)').group(1)),
+            "get_me_p50_us": [quiet["p50_us"], loud["p50_us"]],
+            "get_me_p99_us": [quiet["p99_us"], loud["p99_us"]],
+            "get_me_p99_ratio": round(loud["p99_us"] / quiet["p99_us"], 2)}
 res = {
+    "login_flood": {"address_limits_on": flood("limits"), "address_limits_off": flood("pool")},
     "http": rows,
     "logins_per_second": login_rps,
     "argon2id": load("argon2.json"),
@@ -128,6 +179,11 @@ for k, v in res["revocation_rule_add"].items():
     if k.startswith("sessions_"):
         print(f"revocation rule add with {k[9:]} sessions: median {v['median_us']} us, p99 {v['p99_us']} us")
 print(f"seed: {res['revocation_rule_add']['seed']}")
+for k, f in res["login_flood"].items():
+    print(f"login flood ({k}): GET /v1/me p50 {f['get_me_p50_us'][0]:.0f} -> {f['get_me_p50_us'][1]:.0f} us, "
+          f"p99 {f['get_me_p99_us'][0]:.0f} -> {f['get_me_p99_us'][1]:.0f} us (x{f['get_me_p99_ratio']}); "
+          f"flood {f['flood_requests']} requests, {f['flood_429_or_other_non_2xx']} non-2xx, "
+          f"{f['flood_timeouts']} timeouts, flood p99 {f['flood_p99_us']:.0f} us")
 json.dump(res, open("bench/results.json", "w"), indent=2)
 print("written: bench/results.json")
 PY
