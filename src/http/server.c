@@ -28,11 +28,15 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/router.h"
+#include "http/tarpit.h"
 
 #define MAX_DAEMONS 64
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 4096
 #define ALLOW_MAX 64
+/* Refusals for being too fast (429) are answered this late; see tarpit.h. */
+#define TARPIT_MS 250
+#define TARPIT_CAP 8192
 
 enum req_state { ST_NEW, ST_RUNNING, ST_DONE };
 
@@ -40,6 +44,7 @@ struct sh_server {
     struct sh_listener_cfg cfg;
     struct MHD_Daemon *daemons[MAX_DAEMONS];
     unsigned ndaemons;
+    sh_tarpit *tarpit;
 };
 
 struct conn_req {
@@ -237,12 +242,41 @@ static sh_workpool *pool_for(const struct conn_req *cr)
     return NULL;
 }
 
+static void release_late(void *arg)
+{
+    struct conn_req *cr = arg;
+
+    cr->state = ST_DONE;
+    MHD_resume_connection(cr->conn);
+}
+
+/* A request refused for being too fast (an address limit, a full pool) is
+ * answered TARPIT_MS late, from a suspended connection. suspended: the
+ * caller has already suspended it. Returns 1 when held, 0 when the tarpit is
+ * full (the caller answers now; the connection is as it was). */
+static int hold_refusal(struct conn_req *cr, int suspended)
+{
+    if (cr->srv->tarpit == NULL)
+        return 0;
+    cr->state = ST_RUNNING;
+    if (!suspended)
+        MHD_suspend_connection(cr->conn);
+    if (sh_tarpit_hold(cr->srv->tarpit, release_late, cr) == SH_OK)
+        return 1;
+    if (!suspended)
+        MHD_resume_connection(cr->conn);
+    cr->state = ST_NEW;
+    return 0;
+}
+
 static enum MHD_Result dispatch(struct conn_req *cr)
 {
     sh_workpool *pool;
 
     if (cr->err == SH_OK)
         cr->err = prepare(cr);
+    if (cr->err == SH_ERR_RATE_LIMITED && hold_refusal(cr, 0))
+        return MHD_YES;
     if (cr->err != SH_OK)
         return respond(cr);
     pool = pool_for(cr);
@@ -255,6 +289,8 @@ static enum MHD_Result dispatch(struct conn_req *cr)
         cr->err = rc == SH_ERR_BUSY ? sh_req_fail(&cr->r, rc, "server busy, retry later")
                                     : sh_req_fail(&cr->r, rc, "shutting down");
         cr->r.retry_after = 1;
+        if (rc == SH_ERR_BUSY && hold_refusal(cr, 1))
+            return MHD_YES;
         cr->state = ST_DONE;
         MHD_resume_connection(cr->conn);
         return MHD_YES;
@@ -498,6 +534,10 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
     if (s == NULL)
         return SH_ERR_NOMEM;
     s->cfg = *cfg;
+    if (sh_tarpit_new(TARPIT_MS, TARPIT_CAP, &s->tarpit) != SH_OK) {
+        free(s);
+        return SH_ERR_NOMEM;
+    }
     for (unsigned i = 0; i < cfg->threads && i < MAX_DAEMONS; i++) {
         s->daemons[i] = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -542,6 +582,8 @@ void sh_server_stop(sh_server *s, unsigned grace_ms)
 {
     if (s == NULL)
         return;
+    sh_tarpit_free(s->tarpit); /* answers every held refusal now */
+    s->tarpit = NULL;
     for (unsigned waited = 0; waited < grace_ms && open_connections(s) > 0; waited += 10)
         usleep(10000);
     for (unsigned i = 0; i < s->ndaemons; i++)
