@@ -3,6 +3,7 @@
 
 #include "auth/accounts.h"
 #include "auth/email_verify.h"
+#include "devices/devices.h"
 #include "store/store_mfa.h"
 
 static json_t *account_json(const sh_account_view *v, const sh_account_state *s)
@@ -95,11 +96,28 @@ sh_status sh_api_me_password(sh_req *r)
     return sh_req_reply(r, 204, NULL);
 }
 
+/* Releases every device the caller owns (new generation: shares and stream
+ * tickets through this owner end, P5) before the account goes. */
+static sh_status release_owned_devices(sh_req *r)
+{
+    sh_device_list l = {0};
+    sh_status rc = sh_device_list_for(&sh_api_app(r)->auth, &r->principal, &l);
+
+    for (size_t i = 0; rc == SH_OK && i < l.count; i++) {
+        if (l.items[i].role == SH_ROLE_OWNER)
+            rc = sh_device_release(&sh_api_app(r)->auth, &r->principal, &l.items[i].id);
+    }
+    sh_device_list_clear(&l);
+    return rc;
+}
+
 sh_status sh_api_me_delete(sh_req *r)
 {
     sh_status rc = sh_api_stepup(r);
 
     if (rc != SH_OK)
+        return rc;
+    if ((rc = release_owned_devices(r)) != SH_OK)
         return rc;
     rc = sh_account_delete(&sh_api_app(r)->auth, &r->principal);
     if (rc == SH_ERR_NOT_FOUND)

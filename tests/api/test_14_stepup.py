@@ -136,3 +136,23 @@ def test_stepup_problem_is_403_not_401(ssrv):
     r = change_email(ssrv, tok, new_email())
     assert r.status_code == 403 and "WWW-Authenticate" not in r.headers
     assert ssrv.token_ok(tok)
+
+
+def test_deleting_an_owner_releases_their_devices(ssrv):
+    """P5 with P9: when an owner's account goes, so does every access to their devices
+    that came through them (shares end with the new generation)."""
+    import json
+    owner, friend = ssrv.create_account(), ssrv.create_account()
+    r = ssrv.cli("admin", "device", "provision", "--type", "camera", "--model", "CAM-1")
+    assert r.returncode == 0, r.stderr
+    dev = json.loads(r.stdout.decode().strip().splitlines()[-1])
+    tok = owner.login()["access_token"]
+    claimed = expect_json(ssrv.post("/v1/devices/claim", token=tok,
+                                    json={"claim_code": dev["claim_code"], "name": "Door"}), 201)
+    dev_id = claimed.get("id", dev["device_id"])
+    expect_json(ssrv.post("/v1/devices/%s/shares" % dev_id, token=tok,
+                          json={"email": friend.email, "role": "viewer"}), 201)
+    ftok = friend.login()["access_token"]
+    expect_json(ssrv.get("/v1/devices/%s" % dev_id, token=ftok), 200)
+    expect_status(ssrv.req("DELETE", "/v1/me", token=tok), 204)
+    assert_problem(ssrv.get("/v1/devices/%s" % dev_id, token=ftok), 404, "not_found")
