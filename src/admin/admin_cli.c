@@ -72,6 +72,7 @@ static int set_scope(struct revoke_args *a, int scope, const char *value)
 /* Parses the flags shared by admin subcommands. Returns 0 or -1. */
 static int parse(int argc, char **argv, sh_config *cfg, struct revoke_args *a)
 {
+    char *end;
     int opt;
 
     optind = 1;
@@ -113,8 +114,8 @@ static int parse(int argc, char **argv, sh_config *cfg, struct revoke_args *a)
             a->model = optarg;
             break;
         case O_COUNT:
-            a->count = strtol(optarg, NULL, 10);
-            if (a->count < 1 || a->count > 100000) {
+            a->count = strtol(optarg, &end, 10);
+            if (*end != '\0' || a->count < 1 || a->count > 100000) {
                 fprintf(stderr, "safehouse: --count takes 1 to 100000\n");
                 return -1;
             }

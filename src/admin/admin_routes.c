@@ -90,7 +90,7 @@ static sh_status devices_provision(sh_req *r)
     json_t *cv = json_object_get(r->body, "count"), *arr;
     sh_device_secrets sec;
     int type;
-    sh_status rc;
+    sh_status rc, end;
 
     if ((rc = sh_req_string(r, "type", 16, &type_name, NULL)) ||
         (rc = sh_req_string(r, "model", SH_STORE_MODEL_MAX, &model, NULL)))
@@ -108,16 +108,25 @@ static sh_status devices_provision(sh_req *r)
     }
     if ((arr = json_array()) == NULL)
         return SH_ERR_NOMEM;
-    for (json_int_t i = 0; i < count; i++) {
+    /* all or nothing: secrets of devices that were not answered are lost */
+    if ((rc = sh_store_batch_begin(sh_api_app(r)->store)) != SH_OK) {
+        json_decref(arr);
+        return rc;
+    }
+    for (json_int_t i = 0; rc == SH_OK && i < count; i++) {
         rc = sh_device_provision(&sh_api_app(r)->auth, type, model, &sec);
-        if (rc != SH_OK) {
-            json_decref(arr);
-            return rc == SH_ERR_INVALID_REQUEST
-                       ? sh_req_fail(r, rc, "field 'model' must be 1 to 64 characters")
-                       : rc;
-        }
-        json_array_append_new(arr, sh_api_device_secrets_json(&sec));
+        if (rc == SH_OK)
+            json_array_append_new(arr, sh_api_device_secrets_json(&sec));
         sodium_memzero(&sec, sizeof(sec));
+    }
+    end = sh_store_batch_end(sh_api_app(r)->store, rc == SH_OK);
+    if (rc == SH_OK)
+        rc = end;
+    if (rc != SH_OK) {
+        json_decref(arr);
+        return rc == SH_ERR_INVALID_REQUEST
+                   ? sh_req_fail(r, rc, "field 'model' must be 1 to 64 characters")
+                   : rc;
     }
     sh_log_event(SH_LOG_INFO, "devices_provisioned", NULL, NULL);
     return sh_req_reply(r, 201, json_pack("{s:o}", "devices", arr));

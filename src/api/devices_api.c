@@ -251,6 +251,8 @@ sh_status sh_api_device_heartbeat(sh_req *r)
         (rc = sh_req_string_opt(r, "subnet", SH_FIELD_NET_MAX, &subnet)) ||
         (rc = sh_req_string_opt(r, "local_ip", SH_FIELD_NET_MAX, &ip)))
         return rc;
+    if ((rc = sh_device_heartbeat_check(fw, ssid, subnet, ip, r->detail, sizeof(r->detail))))
+        return rc;
     rc = sh_device_heartbeat(&sh_api_app(r)->auth, &r->principal, fw, ssid, subnet, ip, &desired);
     if (rc != SH_OK)
         return rc;

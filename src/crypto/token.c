@@ -17,7 +17,7 @@
 #define MAC_LEN 32
 #define CRC_LEN 4
 #define ACCESS_BIN_LEN (PAYLOAD_LEN + MAC_LEN + CRC_LEN)
-#define STREAM_PAYLOAD_LEN 76
+#define STREAM_PAYLOAD_LEN 92
 #define STREAM_BIN_LEN (STREAM_PAYLOAD_LEN + MAC_LEN + CRC_LEN)
 #define OPAQUE_BIN_LEN (SH_TOKEN_SECRET_LEN + CRC_LEN)
 #define ACCESS_VERSION 1
@@ -169,7 +169,7 @@ sh_status sh_token_access_verify(const sh_keyring *kr, const char *text, size_t 
 
 /* Stream ticket payload: version(1) key_id(1) class(1) reserved(1)
  * device(16) user(16) session(16) generation(8) session_created(8)
- * expires_at(8) = 76 bytes. */
+ * expires_at(8) grant(16) = 92 bytes. */
 void sh_token_stream_encode(const sh_keyring *kr, const sh_stream_claims *c, char out[SH_TOKEN_MAX])
 {
     uint8_t bin[STREAM_BIN_LEN] = {0};
@@ -183,6 +183,7 @@ void sh_token_stream_encode(const sh_keyring *kr, const sh_stream_claims *c, cha
     put_i64(bin + 52, c->generation);
     put_i64(bin + 60, c->session_created);
     put_i64(bin + 68, c->expires_at);
+    memcpy(bin + 76, c->grant.b, SH_ID_LEN);
     seal_mac(kr, SH_TOKEN_STREAM, bin, STREAM_PAYLOAD_LEN, out);
 }
 
@@ -200,6 +201,7 @@ sh_status sh_token_stream_verify(const sh_keyring *kr, const char *text, size_t 
     c->generation = get_i64(bin + 52);
     c->session_created = get_i64(bin + 60);
     c->expires_at = get_i64(bin + 68);
+    memcpy(c->grant.b, bin + 76, SH_ID_LEN);
     if (c->expires_at <= now_us)
         return SH_ERR_INVALID_TOKEN;
     return SH_OK;

@@ -66,6 +66,7 @@ typedef struct sh_stream_claims {
     sh_id device;
     sh_id user;
     sh_id session;
+    sh_id grant; /* the share it came through; zero for the owner */
     int64_t generation;
     int64_t session_created; /* for revocation rules */
     int64_t expires_at;

@@ -6,6 +6,7 @@
  */
 #include "devices/devices.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,14 @@ static sh_status open_field(const sh_datakey *key, const sh_device_rec *d, const
     return sh_open(key, "devices", col, &d->id, ct, len, out, NULL);
 }
 
+static void unreadable(const sh_device_rec *d)
+{
+    sh_id_hex hex;
+
+    sh_id_to_hex(&d->id, &hex);
+    sh_log_event(SH_LOG_ERROR, "device_field_unreadable", "device_id", hex.s);
+}
+
 /* Fills a view from a record; the network only for the owner. */
 static sh_status make_view(const sh_device_rec *d, int role, const sh_datakey *key,
                            sh_device_view *v)
@@ -137,17 +146,20 @@ static sh_status make_view(const sh_device_rec *d, int role, const sh_datakey *k
     v->desired_state = json_loads(d->desired_state, 0, NULL);
     if (v->desired_state == NULL)
         v->desired_state = json_object();
-    if (key != NULL && d->name_ct != NULL)
-        rc = open_field(key, d, "name", d->name_ct, d->name_ct_len, &v->name);
-    if (rc == SH_OK && key != NULL && role == SH_ROLE_OWNER) {
+    /* A field that fails to open (a tampered or moved ciphertext) shows as
+     * absent: one bad row must not hide every other device of the list. */
+    if (key != NULL && d->name_ct != NULL &&
+        open_field(key, d, "name", d->name_ct, d->name_ct_len, &v->name) != SH_OK)
+        unreadable(d);
+    if (key != NULL && role == SH_ROLE_OWNER) {
         v->has_network = 1;
         if (d->network_ct != NULL &&
-            (rc = open_field(key, d, "network", d->network_ct, d->network_ct_len, &net)) == SH_OK)
+            open_field(key, d, "network", d->network_ct, d->network_ct_len, &net) != SH_OK)
+            unreadable(d);
+        else if (net != NULL)
             v->network = json_loads(net, 0, NULL);
         free(net);
     }
-    if (rc != SH_OK)
-        sh_device_view_clear(v);
     return rc;
 }
 
@@ -258,6 +270,63 @@ static sh_status network_json(const char *ssid, const char *subnet, const char *
     *out = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return *out ? SH_OK : SH_ERR_NOMEM;
+}
+
+static int printable_ascii(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n < min || n > max)
+        return 0;
+    for (; *s; s++) {
+        if (*s < 0x21 || *s > 0x7e)
+            return 0;
+    }
+    return 1;
+}
+
+static int ip_ok(const char *s)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int subnet_ok(const char *s)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(s, '/');
+    char *end;
+    long bits;
+    size_t n;
+
+    if (slash == NULL || (n = (size_t)(slash - s)) == 0 || n > INET6_ADDRSTRLEN)
+        return 0;
+    memcpy(addr, s, n);
+    addr[n] = '\0';
+    bits = strtol(slash + 1, &end, 10);
+    if (*end != '\0' || slash[1] == '\0' || bits < 0)
+        return 0;
+    return ip_ok(addr) && bits <= (strchr(addr, ':') ? 128 : 32);
+}
+
+sh_status sh_device_heartbeat_check(const char *firmware, const char *ssid, const char *subnet,
+                                    const char *local_ip, char *detail, size_t cap)
+{
+    const char *bad = NULL;
+
+    if (!printable_ascii(firmware, 1, SH_STORE_FIRMWARE_MAX))
+        bad = "field 'firmware_version' must be 1 to 64 printable ASCII characters";
+    else if (ssid != NULL && (strlen(ssid) > 32 || !sh_display_name_valid(ssid)))
+        bad = "field 'wifi_ssid' must be 1 to 32 bytes without control characters";
+    else if (subnet != NULL && !subnet_ok(subnet))
+        bad = "field 'subnet' must be an address with a prefix length, e.g. 192.168.1.0/24";
+    else if (local_ip != NULL && !ip_ok(local_ip))
+        bad = "field 'local_ip' must be an IPv4 or IPv6 address";
+    if (bad == NULL)
+        return SH_OK;
+    snprintf(detail, cap, "%s", bad);
+    return SH_ERR_INVALID_REQUEST;
 }
 
 sh_status sh_device_heartbeat(const sh_auth *a, const sh_principal *dev, const char *firmware,

@@ -90,6 +90,9 @@ sh_status sh_device_create_owned(const sh_auth *a, const sh_user_rec *owner, int
 /* Device side: authenticates a device token (one store look-up). */
 sh_status sh_device_authenticate(const sh_auth *a, const char *token, size_t len,
                                  sh_principal *out);
+/* Validates heartbeat fields; SH_ERR_INVALID_REQUEST with a detail. */
+sh_status sh_device_heartbeat_check(const char *firmware, const char *ssid, const char *subnet,
+                                    const char *local_ip, char *detail, size_t cap);
 /* Device side: records firmware and network details (sealed for the
  * owner); *desired receives the desired state (owned reference). */
 sh_status sh_device_heartbeat(const sh_auth *a, const sh_principal *dev, const char *firmware,

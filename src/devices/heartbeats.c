@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "store/store_devices.h"
 
-#define STATUS_RING 64
+#define STATUS_RING 4096 /* batches a waiter may sleep through */
 #define BATCH_MAX 4096
 
 struct hb_entry {

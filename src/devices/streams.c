@@ -10,6 +10,18 @@
 
 #define RELAY_DOMAIN "relay"
 
+/* The share a non-owner's access comes through: a ticket names it, so that
+ * deleting the share ends the ticket even if the device is shared again. */
+static sh_status grant_of(const sh_auth *a, const sh_id *device, const sh_id *user, sh_id *grant)
+{
+    sh_share_rec s;
+    sh_status rc = sh_store_dev(a->store)->share_of(a->store, device, user, &s);
+
+    if (rc == SH_OK)
+        *grant = s.id;
+    return rc;
+}
+
 sh_status sh_stream_ticket(const sh_auth *a, const sh_principal *user, const sh_id *device,
                            char ticket[SH_TOKEN_MAX], int64_t *expires_in_s)
 {
@@ -31,6 +43,8 @@ sh_status sh_stream_ticket(const sh_auth *a, const sh_principal *user, const sh_
     if (rc != SH_OK)
         return rc;
     memset(&c, 0, sizeof(c));
+    if (role != SH_ROLE_OWNER && (rc = grant_of(a, device, &user->user, &c.grant)) != SH_OK)
+        return rc;
     c.session_class = (uint8_t)user->token_class;
     c.device = *device;
     c.user = user->user;
@@ -47,6 +61,7 @@ sh_status sh_stream_verify(const sh_auth *a, const char *ticket, size_t len, sh_
 {
     sh_stream_claims c;
     sh_principal p;
+    sh_id grant;
     int role = 0;
     int64_t generation = 0;
     sh_status rc;
@@ -63,6 +78,10 @@ sh_status sh_stream_verify(const sh_auth *a, const char *ticket, size_t len, sh_
         return SH_OK;
     if (rc != SH_OK)
         return rc;
+    if (sh_id_is_zero(&c.grant)
+            ? role != SH_ROLE_OWNER
+            : (grant_of(a, &c.device, &c.user, &grant) != SH_OK || !sh_id_equal(&grant, &c.grant)))
+        return SH_OK;
     out->active = 1;
     out->device = c.device;
     out->user = c.user;

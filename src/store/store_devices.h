@@ -84,6 +84,9 @@ struct sh_store_device_ops {
     sh_status (*relay_insert)(sh_store *st, const sh_id *id,
                               const uint8_t token_hash[SH_STORE_HASH_LEN], int64_t now);
     sh_status (*relay_find)(sh_store *st, const uint8_t token_hash[SH_STORE_HASH_LEN], sh_id *id);
+    /* The user's share of the device in its current generation, or
+     * SH_ERR_NOT_FOUND. */
+    sh_status (*share_of)(sh_store *st, const sh_id *device, const sh_id *user, sh_share_rec *out);
 };
 
 void sh_device_rec_clear(sh_device_rec *d);

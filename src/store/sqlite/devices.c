@@ -49,6 +49,10 @@ static const char SQL_SHARE_INSERT[] =
 static const char SQL_SHARE_LIST[] =
     "SELECT id,device_id,generation,user_id,role,created_at FROM device_shares "
     "WHERE device_id=? AND generation=? ORDER BY created_at";
+static const char SQL_SHARE_OF[] =
+    "SELECT s.id,s.device_id,s.generation,s.user_id,s.role,s.created_at FROM device_shares s "
+    "JOIN devices d ON d.id=s.device_id AND d.generation=s.generation "
+    "WHERE s.device_id=? AND s.user_id=?";
 static const char SQL_SHARE_DELETE[] = "DELETE FROM device_shares WHERE device_id=? AND id=?";
 static const char SQL_RELAY_INSERT[] = "INSERT INTO relays(id,token_hash,created_at) VALUES(?,?,?)";
 static const char SQL_RELAY_FIND[] = "SELECT id FROM relays WHERE token_hash=?";
@@ -332,6 +336,17 @@ static sh_status share_insert(sh_store *st, const sh_share_rec *s)
     return sh_sq_run(c, q, NULL);
 }
 
+static void read_share(sqlite3_stmt *q, sh_share_rec *s)
+{
+    memset(s, 0, sizeof(*s));
+    sh_sq_col_id(q, 0, &s->id);
+    sh_sq_col_id(q, 1, &s->device_id);
+    s->generation = sqlite3_column_int64(q, 2);
+    sh_sq_col_id(q, 3, &s->user_id);
+    s->role = sqlite3_column_int(q, 4);
+    s->created_at = sqlite3_column_int64(q, 5);
+}
+
 static sh_status share_list(sh_store *st, const sh_id *device, int64_t gen, sh_store_share_cb cb,
                             void *ctx)
 {
@@ -345,17 +360,31 @@ static sh_status share_list(sh_store *st, const sh_id *device, int64_t gen, sh_s
     sh_sq_bind_id(q, 1, device);
     sqlite3_bind_int64(q, 2, gen);
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        memset(&s, 0, sizeof(s));
-        sh_sq_col_id(q, 0, &s.id);
-        sh_sq_col_id(q, 1, &s.device_id);
-        s.generation = sqlite3_column_int64(q, 2);
-        sh_sq_col_id(q, 3, &s.user_id);
-        s.role = sqlite3_column_int(q, 4);
-        s.created_at = sqlite3_column_int64(q, 5);
+        read_share(q, &s);
         cb(ctx, &s);
     }
     sh_sq_done(q);
     return r == SQLITE_DONE ? SH_OK : sh_sq_step_error(c, r);
+}
+
+static sh_status share_of(sh_store *st, const sh_id *device, const sh_id *user, sh_share_rec *out)
+{
+    struct sh_sq_conn *c = sh_sq_conn(st);
+    sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_SHARE_OF) : NULL;
+    sh_status rc = SH_OK;
+    int r;
+
+    if (q == NULL)
+        return SH_ERR_STORE;
+    sh_sq_bind_id(q, 1, device);
+    sh_sq_bind_id(q, 2, user);
+    r = sqlite3_step(q);
+    if (r == SQLITE_ROW)
+        read_share(q, out);
+    else
+        rc = r == SQLITE_DONE ? SH_ERR_NOT_FOUND : sh_sq_step_error(c, r);
+    sh_sq_done(q);
+    return rc;
 }
 
 static sh_status share_delete(sh_store *st, const sh_id *device, const sh_id *share)
@@ -419,4 +448,5 @@ const struct sh_store_device_ops sh_sq_device_ops = {
     .share_delete = share_delete,
     .relay_insert = relay_insert,
     .relay_find = relay_find,
+    .share_of = share_of,
 };
