@@ -98,20 +98,26 @@ LOGIN_OUT=$(wrk --latency -t2 -c4 -d"${SECS}s" -s "$WORK/login.lua" "http://127.
 LOGIN_RPS=$(echo "$LOGIN_OUT" | awk '/Requests\/sec/ {print $2}')
 
 # ---- GET /v1/me while one client floods POST /v1/sessions ---------------------
-# Same wrk settings for the quiet and the flooded measurement, one after the
-# other in this run. The flood is one wrk process (one client address) sending
-# logins as fast as its connections allow; its own summary shows how it was
-# answered (429s, and whether any request timed out).
+# Same wrk settings for the quiet and the flooded measurement, alternating
+# three times in this run (the machine is shared: medians of three windows
+# are steadier than one). The flood is one wrk process (one client address)
+# sending logins as fast as its connections allow; its own summary shows how
+# it was answered (429s, and whether any request timed out).
 # flood_pair SUFFIX PORT TOKEN FLOOD_CONNECTIONS
+FLOOD_SECS=$(( (SECS + 2) / 3 ))
 flood_pair() {
-    local sfx=$1 port=$2 tok=$3 conns=$4 me="http://127.0.0.1:$2/v1/me"
-    wrk_run "get_me_quiet_$sfx" "$me" -t1 -c32 -H "Authorization: Bearer $tok"
-    wrk --latency -t1 -c"$conns" -d"$((SECS + 2))s" --timeout 10s -s "$WORK/login.lua" \
-        "http://127.0.0.1:$port/v1/sessions" >"$WORK/flood_$sfx.txt" &
-    local fpid=$!
-    sleep 1
-    wrk_run "get_me_flood_$sfx" "$me" -t1 -c32 -H "Authorization: Bearer $tok"
-    wait "$fpid"
+    local sfx=$1 port=$2 tok=$3 conns=$4 me="http://127.0.0.1:$2/v1/me" i fpid
+    for i in 1 2 3; do
+        wrk_run "get_me_quiet_${sfx}_$i" "$me" -t1 -c32 -d"${FLOOD_SECS}s" \
+            -H "Authorization: Bearer $tok"
+        wrk --latency -t1 -c"$conns" -d"$((FLOOD_SECS + 2))s" --timeout 10s \
+            -s "$WORK/login.lua" "http://127.0.0.1:$port/v1/sessions" >"$WORK/flood_${sfx}_$i.txt" &
+        fpid=$!
+        sleep 1
+        wrk_run "get_me_flood_${sfx}_$i" "$me" -t1 -c32 -d"${FLOOD_SECS}s" \
+            -H "Authorization: Bearer $tok"
+        wait "$fpid"
+    done
 }
 echo "bench: GET /v1/me quiet, then under a login flood (address limits on)" >&2
 flood_pair limits "$PORT" "$AT" 16
@@ -138,29 +144,40 @@ rows = {}
 for line in open(os.path.join(work, "rows")):
     n, rps, p50, p99, bad = line.split()
     rows[n] = {"rps": float(rps), "p50_us": float(p50), "p99_us": float(p99), "non_2xx": int(bad)}
-ng = rows["nginx_return_200"]["rps"]
-for r in rows.values():
-    r["ratio_to_nginx"] = round(r["rps"] / ng, 3)
-load = lambda f: json.load(open(os.path.join(work, f)))
 import re
+ng = rows["nginx_return_200"]["rps"]
+load = lambda f: json.load(open(os.path.join(work, f)))
 def flood(sfx):
-    t = open(os.path.join(work, "flood_%s.txt" % sfx)).read()
-    g = lambda pat: re.search(pat, t)
     def us(v):
         m = re.match(r'([\d.]+)(us|ms|s)', v); return float(m.group(1)) * {'us': 1, 'ms': 1e3, 's': 1e6}[m.group(2)]
-    total = int(g(r'(\d+) requests in').group(1))
-    non2xx = g(r'Non-2xx or 3xx responses:\s+(\d+)')
-    timeouts = g(r'timeout (\d+)')
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    total = non2xx = timeouts = 0
+    fp99 = []
+    for i in (1, 2, 3):
+        t = open(os.path.join(work, "flood_%s_%d.txt" % (sfx, i))).read()
+        g = lambda pat: re.search(pat, t)
+        total += int(g(r'(\d+) requests in').group(1))
+        bad = g(r'Non-2xx or 3xx responses:\s+(\d+)')
+        non2xx += int(bad.group(1)) if bad else 0
+        to = g(r'timeout (\d+)')
+        timeouts += int(to.group(1)) if to else 0
+        fp99.append(us(g(r'\s99%\s+(\S+)').group(1)))
+    q = [rows.pop("get_me_quiet_%s_%d" % (sfx, i)) for i in (1, 2, 3)]
+    f = [rows.pop("get_me_flood_%s_%d" % (sfx, i)) for i in (1, 2, 3)]
+    rows["get_me_quiet_" + sfx] = {k: med([r[k] for r in q]) for k in q[0]}
+    rows["get_me_flood_" + sfx] = {k: med([r[k] for r in f]) for k in f[0]}
     quiet, loud = rows["get_me_quiet_" + sfx], rows["get_me_flood_" + sfx]
-    return {"flood_requests": total, "flood_rps": float(g(r'Requests/sec:\s+([\d.]+)').group(1)),
-            "flood_429_or_other_non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            "flood_timeouts": int(timeouts.group(1)) if timeouts else 0,
-            "flood_p50_us": us(g(r'\s50%\s+(\S+)').group(1)), "flood_p99_us": us(g(r'\s99%\s+(\S+)').group(1)),
+    return {"flood_requests": total, "flood_429_or_other_non_2xx": non2xx,
+            "flood_timeouts": timeouts, "flood_p99_us_median": med(fp99),
             "get_me_p50_us": [quiet["p50_us"], loud["p50_us"]],
             "get_me_p99_us": [quiet["p99_us"], loud["p99_us"]],
-            "get_me_p99_ratio": round(loud["p99_us"] / quiet["p99_us"], 2)}
+            "get_me_p99_ratio": round(loud["p99_us"] / quiet["p99_us"], 2),
+            "windows_p99_us": {"quiet": [r["p99_us"] for r in q], "flood": [r["p99_us"] for r in f]}}
+floods = {"address_limits_on": flood("limits"), "address_limits_off": flood("pool")}
+for r in rows.values():
+    r["ratio_to_nginx"] = round(r["rps"] / ng, 3)
 res = {
-    "login_flood": {"address_limits_on": flood("limits"), "address_limits_off": flood("pool")},
+    "login_flood": floods,
     "http": rows,
     "logins_per_second": login_rps,
     "argon2id": load("argon2.json"),
@@ -185,7 +202,7 @@ for k, f in res["login_flood"].items():
     print(f"login flood ({k}): GET /v1/me p50 {f['get_me_p50_us'][0]:.0f} -> {f['get_me_p50_us'][1]:.0f} us, "
           f"p99 {f['get_me_p99_us'][0]:.0f} -> {f['get_me_p99_us'][1]:.0f} us (x{f['get_me_p99_ratio']}); "
           f"flood {f['flood_requests']} requests, {f['flood_429_or_other_non_2xx']} non-2xx, "
-          f"{f['flood_timeouts']} timeouts, flood p99 {f['flood_p99_us']:.0f} us")
+          f"{f['flood_timeouts']} timeouts, flood p99 {f['flood_p99_us_median']:.0f} us")
 json.dump(res, open("bench/results.json", "w"), indent=2)
 print("written: bench/results.json")
 PY

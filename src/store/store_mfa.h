@@ -101,7 +101,6 @@ struct sh_store_mfa_ops {
     /* Marks an unused recovery code used; SH_ERR_NOT_FOUND if none. */
     sh_status (*recovery_use)(sh_store *st, const sh_id *user,
                               const uint8_t hash[SH_STORE_HASH_LEN], int64_t now);
-    sh_status (*recovery_left)(sh_store *st, const sh_id *user, int *count);
 
     /* Second-factor challenges. */
     sh_status (*challenge_insert)(sh_store *st, const sh_challenge_rec *c);

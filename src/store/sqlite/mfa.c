@@ -22,8 +22,6 @@ static const char SQL_RECOVERY_CLEAR[] = "DELETE FROM mfa_recovery WHERE user_id
 static const char SQL_RECOVERY_INSERT[] = "INSERT INTO mfa_recovery(user_id,hash) VALUES(?,?)";
 static const char SQL_RECOVERY_USE[] =
     "UPDATE mfa_recovery SET used_at=? WHERE user_id=? AND hash=? AND used_at IS NULL";
-static const char SQL_RECOVERY_LEFT[] =
-    "SELECT count(*) FROM mfa_recovery WHERE user_id=? AND used_at IS NULL";
 static const char SQL_CH_INSERT[] =
     "INSERT INTO mfa_challenges(id,hash,user_id,class,device_name_ct,failures,expires_at,"
     "created_at) VALUES(?,?,?,?,?,0,?,?)";
@@ -207,11 +205,6 @@ static sh_status count_query(sh_store *st, const char *sql, const sh_id *user, i
     *count = sqlite3_column_int(q, 0);
     sh_sq_done(q);
     return SH_OK;
-}
-
-static sh_status recovery_left(sh_store *st, const sh_id *user, int *count)
-{
-    return count_query(st, SQL_RECOVERY_LEFT, user, count);
 }
 
 /* ---- challenges ------------------------------------------------------------ */
@@ -418,7 +411,6 @@ const struct sh_store_mfa_ops sh_sq_mfa_ops = {
     .totp_delete = totp_delete,
     .totp_use_step = totp_use_step,
     .recovery_use = recovery_use,
-    .recovery_left = recovery_left,
     .challenge_insert = challenge_insert,
     .challenge_get = challenge_get,
     .challenge_fail = challenge_fail,
