@@ -2,7 +2,7 @@
 #   make            release binary at build/safehouse
 #   make run        install deps, build, serve on ./var (127.0.0.1:8080)
 #   make check      install deps, sanitizer build, unit + black-box tests
-#   make bench      benchmarks next to nginx (bench/run.sh, bench/devices.sh)
+#   make bench      benchmarks next to nginx (bench/run.sh, bench/devices.sh, bench/oauth.sh)
 #   make bench-big  the same on the 2.4M-user store
 #   make lint       static checks
 #   make clean
@@ -93,6 +93,7 @@ bench:
 	$(MAKE) build/safehouse
 	bash bench/run.sh
 	bash bench/devices.sh --skip-big
+	bash bench/oauth.sh
 
 # GET /v1/devices on the 2.4M-user store next to a 10k one (seeds the big
 # store once into var/, ~10 minutes and ~4 GB), and heartbeats/s.

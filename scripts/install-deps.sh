@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages safehouse needs to build, run and test.
-# Idempotent: asks apt only for what is missing, so it is cheap to call
-# before every `make run` / `make check`.
+# Installs what safehouse needs to build, run and test.
+# Idempotent: asks apt only for what is missing, and npm only when the lock
+# file of a test-local npm folder changed, so it is cheap to call before
+# every `make run` / `make check`.
 #   scripts/install-deps.sh           build + run + test dependencies
 #   scripts/install-deps.sh bench     also the benchmark tools (nginx, wrk)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev
       libsqlite3-dev libidn2-dev liboath-dev libqrencode-dev libcurl4-openssl-dev
-      libcmocka-dev sqlite3 python3 python3-pytest python3-requests oathtool)
+      libcmocka-dev sqlite3 python3 python3-pytest python3-requests oathtool
+      nodejs npm)
 if [ "${1:-}" = bench ]; then
     pkgs+=(nginx-light wrk)
 fi
@@ -18,13 +21,29 @@ for p in "${pkgs[@]}"; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [ "$st" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "install-deps: missing packages: ${missing[*]} (run as root to install)" >&2
-    exit 1
+# Node.js may come from elsewhere than Debian's package: what counts is the command
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    kept=()
+    for p in "${missing[@]}"; do [ "$p" = nodejs ] || [ "$p" = npm ] || kept+=("$p"); done
+    missing=("${kept[@]}")
 fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: missing packages: ${missing[*]} (run as root to install)" >&2
+        exit 1
+    fi
+    echo "install-deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages of the OAuth interoperability test, exactly as locked. A copy of
+# the lock file inside node_modules marks a finished install of that lock.
+interop=tests/oauth-interop
+if ! cmp -s "$interop/package-lock.json" "$interop/node_modules/.safehouse-lock" 2>/dev/null; then
+    echo "install-deps: npm ci in $interop" >&2
+    (cd "$interop" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$interop/package-lock.json" "$interop/node_modules/.safehouse-lock"
+fi

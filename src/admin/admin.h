@@ -7,11 +7,26 @@
 
 #include <jansson.h>
 
+#include "api/app.h"
+#include "http/request.h"
 #include "store/store.h"
+#include "store/store_oauth.h"
 
 /* JSON form of a revocation rule, as the API and the CLI print it. */
 json_t *sh_admin_rule_json(const sh_rule_rec *r);
 /* Runs `safehouse admin ARGS...`; returns a process exit code. */
 int sh_admin_cli(int argc, char **argv);
+/* Opens the data dir of cfg for a CLI command (refusing one without a
+ * database). 0, or the exit code after printing why. */
+int sh_admin_open(sh_config *cfg, sh_app *app);
+
+/* OAuth clients (admin_oauth.c): JSON form, admin API handlers, CLI. */
+json_t *sh_admin_client_json(const sh_oauth_client_rec *c);
+sh_status sh_admin_oauth_clients_create(sh_req *r);
+sh_status sh_admin_oauth_clients_list(sh_req *r);
+sh_status sh_admin_oauth_client_rotate(sh_req *r);
+sh_status sh_admin_oauth_client_disable(sh_req *r);
+/* `safehouse admin oauth-client SUBCOMMAND ...` (argv[0] is "oauth-client"). */
+int sh_admin_oauth_cli(int argc, char **argv);
 
 #endif

@@ -27,11 +27,13 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: safehouse admin revoke [--data-dir DIR] (--all | --class CLASS |\n"
-            "                              --user ID | --session ID) [--before RFC3339]\n"
+            "                              --user ID | --session ID | --client ID |\n"
+            "                              --integration | --grant ID) [--before RFC3339]\n"
             "       safehouse admin token-reset [--data-dir DIR]\n"
             "       safehouse admin device provision [--data-dir DIR] --type TYPE --model MODEL\n"
             "                                        [--count N]\n"
-            "       safehouse admin relay create [--data-dir DIR]\n");
+            "       safehouse admin relay create [--data-dir DIR]\n"
+            "       safehouse admin oauth-client add|list|rotate-secret|disable ...\n");
 }
 
 struct revoke_args {
@@ -43,7 +45,20 @@ struct revoke_args {
     long count;
 };
 
-enum { O_DATA_DIR = 1, O_ALL, O_CLASS, O_USER, O_SESSION, O_BEFORE, O_TYPE, O_MODEL, O_COUNT };
+enum {
+    O_DATA_DIR = 1,
+    O_ALL,
+    O_CLASS,
+    O_USER,
+    O_SESSION,
+    O_BEFORE,
+    O_TYPE,
+    O_MODEL,
+    O_COUNT,
+    O_CLIENT,
+    O_INTEGRATION,
+    O_GRANT
+};
 
 static const struct option admin_opts[] = {
     {"data-dir", required_argument, NULL, O_DATA_DIR},
@@ -55,13 +70,17 @@ static const struct option admin_opts[] = {
     {"type", required_argument, NULL, O_TYPE},
     {"model", required_argument, NULL, O_MODEL},
     {"count", required_argument, NULL, O_COUNT},
+    {"client", required_argument, NULL, O_CLIENT},
+    {"integration", no_argument, NULL, O_INTEGRATION},
+    {"grant", required_argument, NULL, O_GRANT},
     {NULL, 0, NULL, 0},
 };
 
 static int set_scope(struct revoke_args *a, int scope, const char *value)
 {
     if (a->scope != 0) {
-        fprintf(stderr, "safehouse: give exactly one of --all, --class, --user, --session\n");
+        fprintf(stderr, "safehouse: give exactly one of --all, --class, --user, --session, "
+                        "--client, --integration, --grant\n");
         return -1;
     }
     a->scope = scope;
@@ -95,6 +114,18 @@ static int parse(int argc, char **argv, sh_config *cfg, struct revoke_args *a)
             break;
         case O_SESSION:
             if (set_scope(a, SH_RULE_SESSION, optarg))
+                return -1;
+            break;
+        case O_CLIENT:
+            if (set_scope(a, SH_RULE_CLIENT, optarg))
+                return -1;
+            break;
+        case O_INTEGRATION:
+            if (set_scope(a, SH_RULE_INTEGRATION, NULL))
+                return -1;
+            break;
+        case O_GRANT:
+            if (set_scope(a, SH_RULE_GRANT, optarg))
                 return -1;
             break;
         case O_BEFORE:
@@ -149,13 +180,14 @@ static int cmd_revoke(sh_app *app, const struct revoke_args *a)
     sh_status rc;
 
     if (a->scope == 0) {
-        fprintf(stderr, "safehouse: give one of --all, --class, --user, --session\n");
+        fprintf(stderr, "safehouse: give one of --all, --class, --user, --session, --client, "
+                        "--integration, --grant\n");
         return EXIT_USAGE;
     }
     rc = sh_revocation_add(app->store, NULL, a->scope, a->value, a->before, &rule);
     if (rc == SH_ERR_INVALID_REQUEST) {
-        fprintf(stderr, "safehouse: --class takes android|ios|web|cli; --user and --session "
-                        "take a 32-hex id\n");
+        fprintf(stderr, "safehouse: --class takes android|ios|web|cli; --user, --session, "
+                        "--client and --grant take a 32-hex id\n");
         return EXIT_USAGE;
     }
     if (rc != SH_OK) {
@@ -246,14 +278,32 @@ static int run(sh_app *app, int cmd, const struct revoke_args *a)
     }
 }
 
+int sh_admin_open(sh_config *cfg, sh_app *app)
+{
+    char db[SH_CONFIG_PATH_MAX + 32];
+
+    /* A mistyped --data-dir must not quietly create a new, empty service. */
+    if (sh_config_path(cfg, "safehouse.db", db, sizeof(db)) != 0 || access(db, F_OK) != 0) {
+        fprintf(stderr, "safehouse: no database in %s (check --data-dir)\n", cfg->data_dir);
+        return 1;
+    }
+    if (sh_app_open(app, cfg) != SH_OK) {
+        fprintf(stderr, "safehouse: cannot open data dir %s\n", cfg->data_dir);
+        sh_app_close(app);
+        return 1;
+    }
+    return 0;
+}
+
 int sh_admin_cli(int argc, char **argv)
 {
     struct revoke_args a = {0, NULL, 0, NULL, NULL, 0};
-    char db[SH_CONFIG_PATH_MAX + 32];
     sh_config cfg;
     sh_app app;
     int cmd, words, code;
 
+    if (argc >= 2 && strcmp(argv[1], "oauth-client") == 0)
+        return sh_admin_oauth_cli(argc - 1, argv + 1);
     if (argc < 2 || (cmd = which(argc, argv, &words)) == 0) {
         usage();
         return EXIT_USAGE;
@@ -268,16 +318,8 @@ int sh_admin_cli(int argc, char **argv)
         usage();
         return EXIT_USAGE;
     }
-    /* A mistyped --data-dir must not quietly create a new, empty service. */
-    if (sh_config_path(&cfg, "safehouse.db", db, sizeof(db)) != 0 || access(db, F_OK) != 0) {
-        fprintf(stderr, "safehouse: no database in %s (check --data-dir)\n", cfg.data_dir);
-        return 1;
-    }
-    if (sh_app_open(&app, &cfg) != SH_OK) {
-        fprintf(stderr, "safehouse: cannot open data dir %s\n", cfg.data_dir);
-        sh_app_close(&app);
-        return 1;
-    }
+    if ((code = sh_admin_open(&cfg, &app)) != 0)
+        return code;
     code = run(&app, cmd, &a);
     sh_app_close(&app);
     return code;

@@ -41,7 +41,8 @@ static sh_status revocations_create(sh_req *r)
     scope = sh_revocation_scope_from_name(scope_name);
     if (scope == 0)
         return sh_req_fail(r, SH_ERR_INVALID_REQUEST,
-                           "field 'scope' must be one of all, class, user, session");
+                           "field 'scope' must be one of all, class, user, session, client, "
+                           "integration, grant");
     if (nb_text != NULL && sh_clock_parse(nb_text, &not_before) != 0)
         return sh_req_fail(r, SH_ERR_INVALID_REQUEST, "field 'not_before' must be RFC 3339");
     if (nb_text != NULL && not_before > sh_clock_now_us() + FUTURE_SKEW_US)
@@ -53,7 +54,7 @@ static sh_status revocations_create(sh_req *r)
     if (rc == SH_ERR_INVALID_REQUEST)
         return sh_req_fail(r, rc,
                            "field 'value' must be a client class (class), a 32-hex id "
-                           "(user, session) or absent (all)");
+                           "(user, session, client, grant) or absent (all, integration)");
     if (rc != SH_OK)
         return rc;
     sh_id_to_hex(&rule.id, &hex);
@@ -153,6 +154,13 @@ const struct sh_route sh_admin_routes[] = {
     {"POST", "/admin/v1/devices", devices_provision, SH_AUTH_ADMIN, SH_ROUTE_BODY | SH_ROUTE_WRITE,
      0},
     {"POST", "/admin/v1/relays", relays_create, SH_AUTH_ADMIN, SH_ROUTE_WRITE, 0},
+    {"POST", "/admin/v1/oauth/clients", sh_admin_oauth_clients_create, SH_AUTH_ADMIN,
+     SH_ROUTE_BODY | SH_ROUTE_WRITE, 0},
+    {"GET", "/admin/v1/oauth/clients", sh_admin_oauth_clients_list, SH_AUTH_ADMIN, 0, 0},
+    {"POST", "/admin/v1/oauth/clients/{id}/secret", sh_admin_oauth_client_rotate, SH_AUTH_ADMIN,
+     SH_ROUTE_WRITE, 0},
+    {"POST", "/admin/v1/oauth/clients/{id}/disable", sh_admin_oauth_client_disable, SH_AUTH_ADMIN,
+     SH_ROUTE_WRITE, 0},
 };
 
 const size_t sh_admin_routes_count = sizeof(sh_admin_routes) / sizeof(sh_admin_routes[0]);

@@ -74,5 +74,17 @@ sh_status sh_api_devices_stream(sh_req *r);
 sh_status sh_api_streams_verify(sh_req *r);
 sh_status sh_api_device_heartbeat(sh_req *r);
 sh_status sh_api_device_reset(sh_req *r);
+/* account linking (oauth_authorize_api.c, oauth_api.c, integrations_api.c) */
+sh_status sh_api_oauth_authorize(sh_req *r);
+sh_status sh_api_oauth_login(sh_req *r);
+sh_status sh_api_oauth_consent(sh_req *r);
+sh_status sh_api_oauth_token(sh_req *r);
+sh_status sh_api_oauth_revoke(sh_req *r);
+sh_status sh_api_oauth_introspect(sh_req *r);
+sh_status sh_api_oauth_metadata(sh_req *r);
+sh_status sh_api_integrations_list(sh_req *r);
+sh_status sh_api_integrations_delete(sh_req *r);
+sh_status sh_api_ifttt_user_info(sh_req *r);
+sh_status sh_api_ifttt_status(sh_req *r);
 
 #endif

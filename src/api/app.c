@@ -27,6 +27,8 @@
 #include "crypto/token.h"
 #include "crypto/totp.h"
 #include "mail/smtp.h"
+#include "oauth/client_cache.h"
+#include "oauth/grants.h"
 
 #define POLL_INTERVAL_US 250000
 #define SHUTDOWN_GRACE_MS 2000
@@ -48,6 +50,26 @@ static sh_status make_data_dir(const char *dir)
     if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
         sh_log_event(SH_LOG_WARN, "data_dir_mode_too_open", NULL, NULL);
     return SH_OK;
+}
+
+/* The issuer is what partners are configured with: --issuer (the public
+ * https URL behind a TLS proxy), else http://<listen>. */
+static void init_oauth(sh_app *app, const sh_config *cfg)
+{
+    sh_oauth *o = &app->oauth;
+    size_t n;
+
+    o->auth = &app->auth;
+    if (cfg->issuer[0] != '\0')
+        snprintf(o->issuer, sizeof(o->issuer), "%s", cfg->issuer);
+    else
+        snprintf(o->issuer, sizeof(o->issuer), "http://%s", cfg->listen);
+    n = strlen(o->issuer);
+    while (n > 0 && o->issuer[n - 1] == '/')
+        o->issuer[--n] = '\0';
+    o->access_ttl_us = cfg->oauth_access_ttl_s * SH_USEC;
+    o->code_ttl_us = cfg->oauth_code_ttl_s * SH_USEC;
+    o->cookie_secure = strncmp(o->issuer, "https://", 8) == 0;
 }
 
 sh_status sh_app_open(sh_app *app, const sh_config *cfg)
@@ -84,6 +106,7 @@ sh_status sh_app_open(sh_app *app, const sh_config *cfg)
     app->auth.rev = app->rev;
     app->auth.access_ttl_us = cfg->access_ttl_s * SH_USEC;
     app->auth.stepup_window_us = cfg->reauth_window_s * SH_USEC;
+    init_oauth(app, cfg);
     return SH_OK;
 }
 
@@ -141,6 +164,30 @@ sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len)
 
 /* ---- serving -------------------------------------------------------------- */
 
+static int is_partner_token(const sh_req *r)
+{
+    size_t n = strlen(SH_TOKEN_OAUTH_ACCESS);
+
+    return r->bearer_len > n && strncmp(r->bearer, SH_TOKEN_OAUTH_ACCESS, n) == 0;
+}
+
+/* A partner token: verified from memory, then the route table's partner
+ * column decides: 0 means never (403), else the token needs one of the
+ * scopes it lists (403 insufficient_scope). */
+static sh_status authenticate_partner(sh_app *app, sh_req *r)
+{
+    sh_status rc = sh_oauth_authenticate(&app->oauth, r->bearer, r->bearer_len, &r->principal);
+
+    if (rc != SH_OK)
+        return rc;
+    if (r->route->partner == 0)
+        return sh_req_fail(r, SH_ERR_FORBIDDEN, "partner tokens cannot call this route");
+    if ((r->principal.scopes & r->route->partner) == 0)
+        return sh_req_fail(r, SH_ERR_INSUFFICIENT_SCOPE,
+                           "the token was not granted the scope this route needs");
+    return SH_OK;
+}
+
 static sh_status authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
 {
     sh_app *app = arg;
@@ -149,7 +196,13 @@ static sh_status authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
         return SH_ERR_UNAUTHENTICATED;
     switch (kind) {
     case SH_AUTH_USER:
+        if (is_partner_token(r))
+            return authenticate_partner(app, r);
         return sh_session_authenticate(&app->auth, r->bearer, r->bearer_len, &r->principal);
+    case SH_AUTH_PARTNER:
+        if (!is_partner_token(r))
+            return SH_ERR_INVALID_TOKEN;
+        return authenticate_partner(app, r);
     case SH_AUTH_ADMIN:
         return sh_app_admin_token_check(app, r->bearer, r->bearer_len);
     case SH_AUTH_DEVICE:
@@ -271,6 +324,8 @@ int sh_app_serve(sh_app *app)
         sh_log_event(SH_LOG_WARN, "argon2_cost_below_owasp", NULL, NULL);
     if (sh_password_init() != SH_OK || sh_totp_init() != SH_OK || sh_smtp_init() != SH_OK)
         goto out;
+    if ((app->oauth.clients = sh_client_cache_new()) == NULL)
+        goto out;
     if (sh_limits_new(app->cfg.address_limits, &app->limits) != SH_OK)
         goto out;
     app->auth.limits = app->limits;
@@ -322,6 +377,8 @@ out:
     app->limits = NULL;
     sh_smtp_cleanup();
     sh_totp_cleanup();
+    sh_client_cache_free(app->oauth.clients);
+    app->oauth.clients = NULL;
     if (code == 0)
         sh_log_event(SH_LOG_INFO, "stopped", NULL, NULL);
     return code;

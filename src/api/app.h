@@ -14,6 +14,7 @@
 #include "core/workpool.h"
 #include "http/server.h"
 #include "mail/sender.h"
+#include "oauth/oauth.h"
 
 typedef struct sh_app {
     sh_config cfg;
@@ -21,6 +22,7 @@ typedef struct sh_app {
     sh_store *store;
     sh_revocation *rev;
     sh_auth auth;
+    sh_oauth oauth; /* account linking: issuer, lifetimes */
     sh_workpool *hash_pool;
     sh_workpool *write_pool;
     sh_limits *limits;

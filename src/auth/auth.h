@@ -35,11 +35,14 @@ enum sh_principal_kind {
     SH_PRINCIPAL_USER = 0, /* an app session (access token) */
     SH_PRINCIPAL_DEVICE,   /* a device (device token) */
     SH_PRINCIPAL_RELAY,    /* a media relay (relay credential) */
+    SH_PRINCIPAL_PARTNER,  /* an OAuth partner acting for a user (sh_oa_ token) */
 };
 
 /* Who is calling, as established from a verified credential. For a user:
  * user, session, class and the session's creation time; for a device: its
- * id and current generation; for a relay: its id (in device). */
+ * id and current generation; for a relay: its id (in device); for a
+ * partner: the user it acts for, its grant (in session), the grant's
+ * creation time (issued_at), the client and the granted scopes. */
 typedef struct sh_principal {
     int kind;
     sh_id user;
@@ -48,6 +51,8 @@ typedef struct sh_principal {
     int64_t issued_at;
     sh_id device;
     int64_t generation;
+    sh_id client;    /* partner */
+    unsigned scopes; /* partner: SH_SCOPE_* bits (oauth/scopes.h) */
 } sh_principal;
 
 #endif

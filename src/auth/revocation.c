@@ -20,17 +20,21 @@ struct sh_revocation {
     int64_t by_class[SH_CLASS__COUNT];
     sh_idmap *users;
     sh_idmap *sessions;
-    int64_t last_seq; /* newest rule row seen by sync */
+    int64_t integration; /* every partner token */
+    sh_idmap *clients;   /* OAuth client id -> max not_before */
+    sh_idmap *grants;    /* grant id -> max not_before */
+    int64_t last_seq;    /* newest rule row seen by sync */
     uint64_t count;
     pthread_mutex_t sync_lock;
 };
 
 static const char *const scope_names[] = {
-    [SH_RULE_ALL] = "all",
-    [SH_RULE_CLASS] = "class",
-    [SH_RULE_USER] = "user",
-    [SH_RULE_SESSION] = "session",
+    [SH_RULE_ALL] = "all",       [SH_RULE_CLASS] = "class",
+    [SH_RULE_USER] = "user",     [SH_RULE_SESSION] = "session",
+    [SH_RULE_CLIENT] = "client", [SH_RULE_INTEGRATION] = "integration",
+    [SH_RULE_GRANT] = "grant",
 };
+#define RULE_LAST SH_RULE_GRANT
 
 sh_revocation *sh_revocation_new(void)
 {
@@ -40,9 +44,13 @@ sh_revocation *sh_revocation_new(void)
         return NULL;
     rv->users = sh_idmap_new(64);
     rv->sessions = sh_idmap_new(64);
-    if (rv->users == NULL || rv->sessions == NULL) {
+    rv->clients = sh_idmap_new(16);
+    rv->grants = sh_idmap_new(64);
+    if (rv->users == NULL || rv->sessions == NULL || rv->clients == NULL || rv->grants == NULL) {
         sh_idmap_free(rv->users);
         sh_idmap_free(rv->sessions);
+        sh_idmap_free(rv->clients);
+        sh_idmap_free(rv->grants);
         free(rv);
         return NULL;
     }
@@ -57,6 +65,8 @@ void sh_revocation_free(sh_revocation *rv)
         return;
     sh_idmap_free(rv->users);
     sh_idmap_free(rv->sessions);
+    sh_idmap_free(rv->clients);
+    sh_idmap_free(rv->grants);
     pthread_rwlock_destroy(&rv->lock);
     pthread_mutex_destroy(&rv->sync_lock);
     free(rv);
@@ -66,6 +76,20 @@ static void raise_to(int64_t *slot, int64_t v)
 {
     if (v > *slot)
         *slot = v;
+}
+
+static sh_idmap *map_for(sh_revocation *rv, int scope)
+{
+    switch (scope) {
+    case SH_RULE_USER:
+        return rv->users;
+    case SH_RULE_SESSION:
+        return rv->sessions;
+    case SH_RULE_CLIENT:
+        return rv->clients;
+    default:
+        return rv->grants;
+    }
 }
 
 sh_status sh_revocation_apply(sh_revocation *rv, const sh_rule_rec *r)
@@ -86,12 +110,16 @@ sh_status sh_revocation_apply(sh_revocation *rv, const sh_rule_rec *r)
         else
             raise_to(&rv->by_class[cls], r->not_before);
         break;
+    case SH_RULE_INTEGRATION:
+        raise_to(&rv->integration, r->not_before);
+        break;
     case SH_RULE_USER:
     case SH_RULE_SESSION:
+    case SH_RULE_CLIENT:
+    case SH_RULE_GRANT:
         if (sh_id_from_hex(r->value, &id) != 0)
             rc = SH_ERR_INVALID_REQUEST;
-        else if (sh_idmap_put_max(r->scope == SH_RULE_USER ? rv->users : rv->sessions, &id,
-                                  r->not_before) != 0)
+        else if (sh_idmap_put_max(map_for(rv, r->scope), &id, r->not_before) != 0)
             rc = SH_ERR_NOMEM;
         break;
     default:
@@ -118,11 +146,29 @@ int sh_revocation_allows(sh_revocation *rv, int cls, const sh_id *user, const sh
     return issued_at > limit;
 }
 
+int sh_revocation_allows_partner(sh_revocation *rv, const sh_id *client, const sh_id *user,
+                                 const sh_id *grant, int64_t issued_at)
+{
+    int64_t limit, v;
+
+    pthread_rwlock_rdlock(&rv->lock);
+    limit = rv->all;
+    raise_to(&limit, rv->integration);
+    if (sh_idmap_get(rv->clients, client, &v))
+        raise_to(&limit, v);
+    if (sh_idmap_get(rv->users, user, &v))
+        raise_to(&limit, v);
+    if (sh_idmap_get(rv->grants, grant, &v))
+        raise_to(&limit, v);
+    pthread_rwlock_unlock(&rv->lock);
+    return issued_at > limit;
+}
+
 int sh_revocation_scope_from_name(const char *name)
 {
     if (name == NULL)
         return 0;
-    for (int s = SH_RULE_ALL; s <= SH_RULE_SESSION; s++) {
+    for (int s = SH_RULE_ALL; s <= RULE_LAST; s++) {
         if (strcmp(name, scope_names[s]) == 0)
             return s;
     }
@@ -131,7 +177,7 @@ int sh_revocation_scope_from_name(const char *name)
 
 const char *sh_revocation_scope_name(int scope)
 {
-    if (scope < SH_RULE_ALL || scope > SH_RULE_SESSION)
+    if (scope < SH_RULE_ALL || scope > RULE_LAST)
         return "unknown";
     return scope_names[scope];
 }
@@ -142,12 +188,15 @@ static int value_valid(int scope, const char *value)
 
     switch (scope) {
     case SH_RULE_ALL:
+    case SH_RULE_INTEGRATION:
         return value == NULL || *value == '\0';
     case SH_RULE_CLASS:
         return sh_class_from_name(value) != SH_CLASS_NONE;
     case SH_RULE_USER:
     case SH_RULE_SESSION:
-        return sh_id_from_hex(value, &id) == 0;
+    case SH_RULE_CLIENT:
+    case SH_RULE_GRANT:
+        return value != NULL && sh_id_from_hex(value, &id) == 0;
     default:
         return 0;
     }
@@ -165,7 +214,8 @@ sh_status sh_revocation_add(sh_store *st, sh_revocation *rv, int scope, const ch
     memset(&r, 0, sizeof(r));
     sh_id_random(&r.id);
     r.scope = scope;
-    if (scope == SH_RULE_USER || scope == SH_RULE_SESSION) {
+    if (scope == SH_RULE_USER || scope == SH_RULE_SESSION || scope == SH_RULE_CLIENT ||
+        scope == SH_RULE_GRANT) {
         /* canonical lower-case hex */
         sh_id_hex hex;
         (void)sh_id_from_hex(value, &id);

@@ -158,9 +158,44 @@ void sh_session_log_created(const sh_id *session)
     sh_log_event(SH_LOG_INFO, "session_created", "session_id", hex.s);
 }
 
-sh_status sh_session_login(const sh_auth *a, const sh_login_in *in, sh_login_out *out)
+/* E-mail and password, behind the account's login limit: a locked account
+ * (known or not) gets SH_ERR_RATE_LIMITED before any hashing; a failure is
+ * charged. On SH_OK *u is filled. */
+static sh_status check_password(const sh_auth *a, const char *email, const char *password,
+                                size_t password_len, sh_user_rec *u, int *retry)
 {
     uint8_t idx[SH_HASH_LEN];
+    sh_status rc = find_user(a, email, idx, u);
+
+    if (rc != SH_OK && rc != SH_ERR_NOT_FOUND)
+        return rc;
+    if (sh_limits_account_check(a->limits, SH_LIMIT_LOGIN, idx, sizeof(idx), retry) != SH_OK) {
+        sh_user_rec_clear(u);
+        return SH_ERR_RATE_LIMITED;
+    }
+    if (rc == SH_ERR_NOT_FOUND) {
+        sh_password_burn(password, password_len);
+        rc = SH_ERR_INVALID_CREDENTIALS;
+    } else {
+        rc = sh_password_verify(u->password_hash, password, password_len);
+    }
+    if (rc != SH_OK) {
+        sh_limits_account_charge(a->limits, SH_LIMIT_LOGIN, idx, sizeof(idx));
+        sh_user_rec_clear(u);
+        return rc;
+    }
+    maybe_rehash(a, u, password, password_len);
+    return SH_OK;
+}
+
+sh_status sh_session_check_password(const sh_auth *a, const char *email, const char *password,
+                                    size_t password_len, sh_user_rec *u)
+{
+    return check_password(a, email, password, password_len, u, NULL);
+}
+
+sh_status sh_session_login(const sh_auth *a, const sh_login_in *in, sh_login_out *out)
+{
     sh_user_rec u;
     int mfa_on = 0;
     sh_status rc;
@@ -170,25 +205,9 @@ sh_status sh_session_login(const sh_auth *a, const sh_login_in *in, sh_login_out
         return SH_ERR_INVALID_REQUEST;
     if (in->device_name != NULL && !sh_display_name_valid(in->device_name))
         return SH_ERR_INVALID_REQUEST;
-    rc = find_user(a, in->email, idx, &u);
-    if (rc != SH_OK && rc != SH_ERR_NOT_FOUND)
+    rc = check_password(a, in->email, in->password, in->password_len, &u, &out->retry_after_s);
+    if (rc != SH_OK)
         return rc;
-    if (sh_limits_account_check(a->limits, SH_LIMIT_LOGIN, idx, sizeof(idx), &out->retry_after_s) !=
-        SH_OK) {
-        rc = SH_ERR_RATE_LIMITED;
-        goto out;
-    }
-    if (rc == SH_ERR_NOT_FOUND) {
-        sh_password_burn(in->password, in->password_len);
-        rc = SH_ERR_INVALID_CREDENTIALS;
-    } else {
-        rc = sh_password_verify(u.password_hash, in->password, in->password_len);
-    }
-    if (rc != SH_OK) {
-        sh_limits_account_charge(a->limits, SH_LIMIT_LOGIN, idx, sizeof(idx));
-        goto out;
-    }
-    maybe_rehash(a, &u, in->password, in->password_len);
     if ((rc = sh_mfa_enabled(a, &u.id, &mfa_on)) != SH_OK)
         goto out;
     if (mfa_on) {

@@ -70,6 +70,12 @@ typedef struct sh_login_out {
 sh_status sh_session_login(const sh_auth *a, const sh_login_in *in, sh_login_out *out);
 /* Logs session_created for a new session. */
 void sh_session_log_created(const sh_id *session);
+/* Checks e-mail and password without opening a session (the OAuth login
+ * page uses it). Same timing, errors and per-account limit as sh_session_login;
+ * re-hashes an old hash. Does not look at two-factor login: the caller must. On SH_OK *u is filled
+ * (release with sh_user_rec_clear). */
+sh_status sh_session_check_password(const sh_auth *a, const char *email, const char *password,
+                                    size_t password_len, sh_user_rec *u);
 /* Opens a session for an already authenticated user record (login, seed). */
 sh_status sh_session_open(const sh_auth *a, const sh_user_rec *u, int token_class,
                           const char *device_name, sh_token_pair *out);

@@ -38,6 +38,10 @@ void sh_config_init(sh_config *c)
     c->address_limits = 1;
     c->reauth_window_s = 300;
     set_str(c->mail_from, sizeof(c->mail_from), "safehouse@localhost");
+    c->oauth_access_ttl_s = 3600;
+    c->oauth_code_ttl_s = 600;
+    if ((v = getenv("SAFEHOUSE_ISSUER")) != NULL && *v)
+        set_str(c->issuer, sizeof(c->issuer), v);
     if ((v = getenv("SAFEHOUSE_DATA_DIR")) != NULL && *v)
         set_str(c->data_dir, sizeof(c->data_dir), v);
     if ((v = getenv("SAFEHOUSE_LISTEN")) != NULL && *v)
@@ -79,6 +83,9 @@ enum {
     OPT_MAIL_SPOOL,
     OPT_NO_ADDRESS_LIMITS,
     OPT_REAUTH_WINDOW,
+    OPT_ISSUER,
+    OPT_OAUTH_ACCESS_TTL,
+    OPT_OAUTH_CODE_TTL,
 };
 
 static const struct option serve_opts[] = {
@@ -97,6 +104,9 @@ static const struct option serve_opts[] = {
     {"mail-spool", required_argument, NULL, OPT_MAIL_SPOOL},
     {"no-address-limits", no_argument, NULL, OPT_NO_ADDRESS_LIMITS},
     {"reauth-window", required_argument, NULL, OPT_REAUTH_WINDOW},
+    {"issuer", required_argument, NULL, OPT_ISSUER},
+    {"oauth-access-ttl", required_argument, NULL, OPT_OAUTH_ACCESS_TTL},
+    {"oauth-code-ttl", required_argument, NULL, OPT_OAUTH_CODE_TTL},
     {NULL, 0, NULL, 0},
 };
 
@@ -173,6 +183,26 @@ int sh_config_parse_serve(sh_config *c, int argc, char **argv)
             break;
         case OPT_NO_ADDRESS_LIMITS:
             c->address_limits = 0;
+            break;
+        case OPT_ISSUER:
+            if (strlen(optarg) >= sizeof(c->issuer) ||
+                (strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0)) {
+                fprintf(stderr, "safehouse: --issuer needs an http(s) URL of at most 255 "
+                                "characters\n");
+                return -1;
+            }
+            set_str(c->issuer, sizeof(c->issuer), optarg);
+            break;
+        case OPT_OAUTH_ACCESS_TTL:
+            /* Alexa refuses access tokens that live less than 6 minutes */
+            if (parse_num("--oauth-access-ttl", optarg, 360, 86400, &v))
+                return -1;
+            c->oauth_access_ttl_s = (int64_t)v;
+            break;
+        case OPT_OAUTH_CODE_TTL:
+            if (parse_num("--oauth-code-ttl", optarg, 1, 600, &v))
+                return -1;
+            c->oauth_code_ttl_s = (int64_t)v;
             break;
         default:
             return -1;

@@ -30,6 +30,9 @@ typedef struct sh_config {
     char smtp_url[SH_CONFIG_PATH_MAX]; /* "" : spool outgoing mail */
     char mail_from[SH_CONFIG_ADDR_MAX];
     char mail_spool[SH_CONFIG_PATH_MAX]; /* "" : DATA_DIR/mail-spool */
+    char issuer[256];                    /* OAuth issuer URL; default http://<listen> */
+    int64_t oauth_access_ttl_s;          /* partner access tokens (>= 360) */
+    int64_t oauth_code_ttl_s;            /* authorization codes (<= 600) */
 } sh_config;
 
 /* Fills defaults, then applies the environment. */

@@ -99,6 +99,7 @@ void sh_log_request(const struct sh_log_request *r)
     off = put_str(buf, off, "user_id", r->user_id);
     off = put_str(buf, off, "session_id", r->session_id);
     off = put_str(buf, off, "device_id", r->device_id);
+    off = put_str(buf, off, "client_id", r->client_id);
     off = put_str(buf, off, "code", r->code);
     emit(buf, off);
 }

@@ -21,6 +21,7 @@ struct sh_log_request {
     const char *user_id; /* hex id or NULL */
     const char *session_id;
     const char *device_id; /* for device-authenticated requests */
+    const char *client_id; /* OAuth client, for partner-authenticated requests */
     const char *code;      /* problem code on error, or NULL */
 };
 

@@ -40,6 +40,12 @@ static const struct status_info infos[SH_ERR__COUNT] = {
     [SH_ERR_RATE_LIMITED] = {429, "rate_limited", "Too many requests"},
     [SH_ERR_INVALID_CODE] = {400, "invalid_code", "Invalid or already used code"},
     [SH_ERR_UNKNOWN_ACCOUNT] = {404, "unknown_account", "No account with that e-mail"},
+    [SH_ERR_INVALID_CLIENT] = {401, "invalid_client", "Client authentication failed"},
+    [SH_ERR_INVALID_GRANT] = {400, "invalid_grant", "Invalid, expired or revoked grant"},
+    [SH_ERR_UNAUTHORIZED_CLIENT] = {400, "unauthorized_client", "Client not allowed to do this"},
+    [SH_ERR_UNSUPPORTED_GRANT] = {400, "unsupported_grant_type", "Unsupported grant type"},
+    [SH_ERR_INVALID_SCOPE] = {400, "invalid_scope", "Invalid scope"},
+    [SH_ERR_INSUFFICIENT_SCOPE] = {403, "insufficient_scope", "Token lacks the scope needed"},
 };
 
 static const struct status_info *info(sh_status st)
@@ -52,3 +58,18 @@ static const struct status_info *info(sh_status st)
 int sh_status_http(sh_status st) { return info(st)->http; }
 const char *sh_status_code(sh_status st) { return info(st)->code; }
 const char *sh_status_title(sh_status st) { return info(st)->title; }
+
+const char *sh_status_oauth(sh_status st)
+{
+    int http = sh_status_http(st);
+
+    if (st >= SH_ERR_INVALID_CLIENT && st < SH_ERR__COUNT)
+        return infos[st].code;
+    if (http == 401)
+        return "invalid_client";
+    if (http == 429 || http == 503)
+        return "temporarily_unavailable";
+    if (http >= 400 && http < 500)
+        return "invalid_request";
+    return "server_error";
+}

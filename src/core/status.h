@@ -37,6 +37,14 @@ typedef enum sh_status {
     SH_ERR_RATE_LIMITED,    /* a per-account or per-address limit refused; see retry_after */
     SH_ERR_INVALID_CODE,    /* wrong, reused or expired second-factor / recovery code */
     SH_ERR_UNKNOWN_ACCOUNT, /* sharing with an e-mail that has no account */
+    /* OAuth 2.0 (RFC 6749 5.2, RFC 6750 3.1): the problem code is the
+     * RFC's error code */
+    SH_ERR_INVALID_CLIENT,      /* client authentication failed */
+    SH_ERR_INVALID_GRANT,       /* bad, expired, used or revoked code / refresh token */
+    SH_ERR_UNAUTHORIZED_CLIENT, /* client may not use this grant type */
+    SH_ERR_UNSUPPORTED_GRANT,   /* unknown grant_type */
+    SH_ERR_INVALID_SCOPE,       /* scope unknown or not allowed for the client */
+    SH_ERR_INSUFFICIENT_SCOPE,  /* a partner token without the scope the route needs */
     SH_ERR__COUNT
 } sh_status;
 
@@ -46,5 +54,10 @@ int sh_status_http(sh_status st);
 const char *sh_status_code(sh_status st);
 /* Short human title for problem+json. */
 const char *sh_status_title(sh_status st);
+/* The RFC 6749 5.2 error code an OAuth endpoint answers for a status:
+ * the OAuth statuses map to themselves, other 4xx to invalid_request,
+ * 401 to invalid_client, 429/503 to temporarily_unavailable, the rest to
+ * server_error. */
+const char *sh_status_oauth(sh_status st);
 
 #endif

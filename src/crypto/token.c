@@ -232,3 +232,30 @@ sh_status sh_token_opaque_parse(const char *prefix, const char *text, size_t len
     sodium_memzero(bin, sizeof(bin));
     return rc;
 }
+
+void sh_token_mac_seal(const sh_keyring *kr, const char *prefix, uint8_t *payload, size_t len,
+                       char out[SH_TOKEN_MAX])
+{
+    uint8_t bin[SH_TOKEN_MAC_PAYLOAD_MAX + MAC_LEN + CRC_LEN] = {0};
+
+    if (len > SH_TOKEN_MAC_PAYLOAD_MAX || len < 2) {
+        out[0] = '\0';
+        return;
+    }
+    payload[0] = ACCESS_VERSION;
+    payload[1] = SH_KEY_TOKEN_MAC_VERSION;
+    memcpy(bin, payload, len);
+    seal_mac(kr, prefix, bin, len, out);
+}
+
+sh_status sh_token_mac_open(const sh_keyring *kr, const char *prefix, const char *text, size_t len,
+                            uint8_t *payload, size_t payload_len)
+{
+    uint8_t bin[SH_TOKEN_MAC_PAYLOAD_MAX + MAC_LEN + CRC_LEN];
+
+    if (payload_len > SH_TOKEN_MAC_PAYLOAD_MAX || payload_len < 2 ||
+        open_mac(kr, prefix, text, len, bin, payload_len) != 0)
+        return SH_ERR_INVALID_TOKEN;
+    memcpy(payload, bin, payload_len);
+    return SH_OK;
+}

@@ -36,6 +36,12 @@
 #define SH_TOKEN_DEVICE "sh_dt_"
 #define SH_TOKEN_STREAM "sh_st_"
 #define SH_TOKEN_RELAY "sh_rl_"
+#define SH_TOKEN_OAUTH_ACCESS "sh_oa_"  /* OAuth partner access token, MAC'd */
+#define SH_TOKEN_OAUTH_REFRESH "sh_or_" /* OAuth partner refresh token, opaque */
+#define SH_TOKEN_CLIENT_SECRET "sh_cs_" /* OAuth client secret, opaque */
+#define SH_TOKEN_OAUTH_CODE "sh_ac_"    /* OAuth authorization code, opaque */
+#define SH_TOKEN_OAUTH_LOGIN "sh_ol_"   /* browser login on the authorize pages, MAC'd */
+#define SH_TOKEN_MAC_PAYLOAD_MAX 100
 
 /* What an access token asserts; all times in microseconds. */
 typedef struct sh_access_claims {
@@ -80,6 +86,18 @@ __attribute__((warn_unused_result)) sh_status sh_token_stream_verify(const sh_ke
                                                                      const char *text, size_t len,
                                                                      int64_t now_us,
                                                                      sh_stream_claims *c);
+
+/* Generic MAC'd frame for other self-contained tokens: bytes 0 and 1 of
+ * payload are overwritten with the frame version and the MAC key id; the
+ * rest is the caller's layout (len <= SH_TOKEN_MAC_PAYLOAD_MAX). */
+void sh_token_mac_seal(const sh_keyring *kr, const char *prefix, uint8_t *payload, size_t len,
+                       char out[SH_TOKEN_MAX]);
+/* Checks prefix, length, checksum, version, key id and MAC of text and
+ * copies the payload (payload_len bytes) out. SH_ERR_INVALID_TOKEN with no
+ * hint why. The caller checks expiry. */
+__attribute__((warn_unused_result)) sh_status
+sh_token_mac_open(const sh_keyring *kr, const char *prefix, const char *text, size_t len,
+                  uint8_t *payload, size_t payload_len);
 
 /* Makes a random opaque token with `prefix`; secret receives its 32 bytes. */
 void sh_token_opaque_new(const char *prefix, uint8_t secret[SH_TOKEN_SECRET_LEN],

@@ -19,6 +19,8 @@
 #include "crypto/hash.h"
 #include "crypto/seal.h"
 #include "devices/heartbeats.h"
+#include "oauth/scopes.h"
+#include "store/store_oauth.h"
 
 #define DEVICE_TOKEN_DOMAIN "device"
 #define CLAIM_DOMAIN "claim"
@@ -409,10 +411,29 @@ sh_status sh_device_reset(const sh_auth *a, const sh_principal *dev, sh_device_s
 
 /* ---- user side ----------------------------------------------------------------- */
 
+/* A partner never holds more than its scopes allow, and never more than
+ * the user it acts for: devices:control makes it at most a controller,
+ * otherwise at most a viewer; owner-only actions are never open to it. */
+static int partner_role(int user_role, unsigned scopes)
+{
+    int cap = (scopes & SH_SCOPE_DEVICES_CONTROL) ? SH_ROLE_CONTROLLER : SH_ROLE_VIEWER;
+
+    return user_role > cap ? user_role : cap;
+}
+
 sh_status sh_device_role(const sh_auth *a, const sh_principal *user, const sh_id *id, int *role,
                          int64_t *generation)
 {
-    return sh_store_dev(a->store)->role_of(a->store, id, &user->user, role, generation);
+    sh_status rc;
+
+    if (user->kind != SH_PRINCIPAL_PARTNER)
+        return sh_store_dev(a->store)->role_of(a->store, id, &user->user, role, generation);
+    /* only devices of the grant, in the generation it names */
+    rc = sh_store_oauth(a->store)->granted_role(a->store, &user->session, id, &user->user, role,
+                                                generation);
+    if (rc == SH_OK)
+        *role = partner_role(*role, user->scopes);
+    return rc;
 }
 
 sh_status sh_device_claim(const sh_auth *a, const sh_principal *user, const char *code,
@@ -460,6 +481,8 @@ struct list_ctx {
     sh_id key_owner; /* one-entry key cache: most devices share an owner */
     sh_datakey key;
     int have_key;
+    int partner; /* roles capped by scopes */
+    unsigned scopes;
     sh_status rc;
 };
 
@@ -467,6 +490,9 @@ static void list_one(void *arg, const sh_device_rec *d, int role)
 {
     struct list_ctx *ctx = arg;
     sh_device_list *l = ctx->out;
+
+    if (ctx->partner)
+        role = partner_role(role, ctx->scopes);
 
     if (ctx->rc != SH_OK || !d->has_owner)
         return;
@@ -507,7 +533,14 @@ sh_status sh_device_list_for(const sh_auth *a, const sh_principal *user, sh_devi
     memset(out, 0, sizeof(*out));
     ctx.a = a;
     ctx.out = out;
-    rc = sh_store_dev(a->store)->list_for_user(a->store, &user->user, list_one, &ctx);
+    if (user->kind == SH_PRINCIPAL_PARTNER) {
+        ctx.partner = 1;
+        ctx.scopes = user->scopes;
+        rc = sh_store_oauth(a->store)->granted_list(a->store, &user->session, &user->user, list_one,
+                                                    &ctx);
+    } else {
+        rc = sh_store_dev(a->store)->list_for_user(a->store, &user->user, list_one, &ctx);
+    }
     if (rc == SH_OK)
         rc = ctx.rc;
     sh_datakey_wipe(&ctx.key);

@@ -104,6 +104,7 @@ sh_status sh_device_reset(const sh_auth *a, const sh_principal *dev, sh_device_s
 /* User side. `user` is the authenticated principal. */
 sh_status sh_device_claim(const sh_auth *a, const sh_principal *user, const char *code,
                           size_t code_len, const char *name, sh_device_view *out);
+/* The caller's devices; for a partner, the granted ones still valid. */
 sh_status sh_device_list_for(const sh_auth *a, const sh_principal *user, sh_device_list *out);
 sh_status sh_device_get(const sh_auth *a, const sh_principal *user, const sh_id *id,
                         sh_device_view *out);
@@ -117,7 +118,10 @@ sh_status sh_device_set_state(const sh_auth *a, const sh_principal *user, const 
 sh_status sh_device_release(const sh_auth *a, const sh_principal *user, const sh_id *id);
 
 /* The caller's role on a device in its current generation (SH_ERR_NOT_FOUND
- * if none); also returns the generation. */
+ * if none); also returns the generation. For an OAuth partner principal:
+ * only devices its grant names in their current generation, on which the
+ * user still has a role, with the role capped by the granted scopes
+ * (devices:control: controller at most; otherwise viewer). */
 sh_status sh_device_role(const sh_auth *a, const sh_principal *user, const sh_id *id, int *role,
                          int64_t *generation);
 

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "crypto/hash.h"
+#include "store/store_oauth.h"
 
 #define RELAY_DOMAIN "relay"
 
@@ -20,6 +21,20 @@ static sh_status grant_of(const sh_auth *a, const sh_id *device, const sh_id *us
     if (rc == SH_OK)
         *grant = s.id;
     return rc;
+}
+
+/* The user's own role, uncapped: a partner's role is capped by its scopes,
+ * but which share (if any) the access comes through is the user's. */
+static sh_status user_role(const sh_auth *a, const sh_principal *p, const sh_id *device, int capped,
+                           int *role)
+{
+    int64_t generation = 0;
+
+    if (p->kind != SH_PRINCIPAL_PARTNER) {
+        *role = capped;
+        return SH_OK;
+    }
+    return sh_store_dev(a->store)->role_of(a->store, device, &p->user, role, &generation);
 }
 
 sh_status sh_stream_ticket(const sh_auth *a, const sh_principal *user, const sh_id *device,
@@ -43,9 +58,12 @@ sh_status sh_stream_ticket(const sh_auth *a, const sh_principal *user, const sh_
     if (rc != SH_OK)
         return rc;
     memset(&c, 0, sizeof(c));
+    if ((rc = user_role(a, user, device, role, &role)) != SH_OK)
+        return rc;
     if (role != SH_ROLE_OWNER && (rc = grant_of(a, device, &user->user, &c.grant)) != SH_OK)
         return rc;
-    c.session_class = (uint8_t)user->token_class;
+    c.session_class =
+        user->kind == SH_PRINCIPAL_PARTNER ? SH_STREAM_CLASS_PARTNER : (uint8_t)user->token_class;
     c.device = *device;
     c.user = user->user;
     c.session = user->session;
@@ -69,11 +87,30 @@ sh_status sh_stream_verify(const sh_auth *a, const char *ticket, size_t len, sh_
     memset(out, 0, sizeof(*out));
     if (sh_token_stream_verify(a->kr, ticket, len, sh_clock_now_us(), &c) != SH_OK)
         return SH_OK;
-    if (!sh_revocation_allows(a->rev, c.session_class, &c.user, &c.session, c.session_created))
-        return SH_OK;
     memset(&p, 0, sizeof(p));
     p.user = c.user;
+    if (c.session_class == SH_STREAM_CLASS_PARTNER) {
+        /* a partner's ticket: its grant must still be alive and still name
+         * the device in this generation (checked by sh_device_role) */
+        sh_oauth_grant_rec g;
+        rc = sh_store_oauth(a->store)->grant_get(a->store, &c.session, &g);
+        if (rc == SH_ERR_NOT_FOUND)
+            return SH_OK;
+        if (rc != SH_OK)
+            return rc;
+        if (g.revoked_at != 0 || !sh_id_equal(&g.user, &c.user) ||
+            !sh_revocation_allows_partner(a->rev, &g.client, &g.user, &g.id, g.created_at))
+            return SH_OK;
+        p.kind = SH_PRINCIPAL_PARTNER;
+        p.session = g.id;
+        p.scopes = g.scopes;
+    } else if (!sh_revocation_allows(a->rev, c.session_class, &c.user, &c.session,
+                                     c.session_created)) {
+        return SH_OK;
+    }
     rc = sh_device_role(a, &p, &c.device, &role, &generation);
+    if (rc == SH_OK && generation == c.generation)
+        rc = user_role(a, &p, &c.device, role, &role);
     if (rc == SH_ERR_NOT_FOUND || (rc == SH_OK && generation != c.generation))
         return SH_OK;
     if (rc != SH_OK)

@@ -5,7 +5,9 @@
  * generation, the user and the user's session. The relay asks
  * POST /v1/streams/verify; the answer is "active" only while the ticket is
  * unexpired, the device is still in that generation, the user still has a
- * role on it, and no revocation rule covers the user's session.
+ * role on it, and no revocation rule covers the user's session. A ticket
+ * taken by a partner names its grant instead of a session: it stays active
+ * only while the grant lives and still names the device in that generation.
  */
 #ifndef SH_STREAMS_H
 #define SH_STREAMS_H
@@ -13,6 +15,9 @@
 #include "devices/devices.h"
 
 #define SH_STREAM_TTL_S 300
+/* The class byte of a ticket taken by an OAuth partner: its session field
+ * is then the partner's grant. */
+#define SH_STREAM_CLASS_PARTNER 0xFE
 
 typedef struct sh_stream_status {
     int active;

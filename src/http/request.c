@@ -2,6 +2,7 @@
 #include "http/request.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 sh_status sh_req_reply(sh_req *r, int status, json_t *body)
@@ -84,4 +85,70 @@ size_t sh_req_peer_key(const sh_req *r, uint8_t out[SH_PEER_LEN])
     if (memcmp(r->peer, v4_mapped, sizeof(v4_mapped)) == 0)
         return SH_PEER_LEN;
     return 8; /* an IPv6 client usually holds a whole /64 */
+}
+
+sh_status sh_req_reply_text(sh_req *r, int status, const char *ctype, char *text, size_t len)
+{
+    free(r->text);
+    r->text = text;
+    r->text_len = len;
+    r->content_type = ctype;
+    r->status = status;
+    return SH_OK;
+}
+
+sh_status sh_req_add_header(sh_req *r, const char *name, const char *value)
+{
+    char *v;
+
+    if (r->nheaders >= SH_RESP_HEADERS_MAX || (v = strdup(value)) == NULL)
+        return SH_ERR_NOMEM;
+    r->headers[r->nheaders].name = name;
+    r->headers[r->nheaders].value = v;
+    r->nheaders++;
+    return SH_OK;
+}
+
+sh_status sh_req_redirect(sh_req *r, int status, const char *location)
+{
+    r->status = status;
+    return sh_req_add_header(r, "Location", location);
+}
+
+const char *sh_req_header(sh_req *r, const char *name)
+{
+    return r->header_fn ? r->header_fn(r->header_ctx, name) : NULL;
+}
+
+static sh_status bad_param(sh_req *r, const char *name, const char *what)
+{
+    snprintf(r->detail, sizeof(r->detail), "parameter '%s' %s", name, what);
+    return SH_ERR_INVALID_REQUEST;
+}
+
+sh_status sh_req_param_opt(sh_req *r, const char *name, size_t max_bytes, const char **out)
+{
+    size_t n = sh_form_count(r->form, name), len = 0;
+    const char *v;
+
+    *out = NULL;
+    if (n == 0)
+        return SH_OK;
+    if (n > 1)
+        return bad_param(r, name, "is repeated");
+    v = sh_form_get(r->form, name, 0, &len);
+    if (len > max_bytes)
+        return bad_param(r, name, "is too long");
+    if (len > 0)
+        *out = v;
+    return SH_OK;
+}
+
+sh_status sh_req_param(sh_req *r, const char *name, size_t max_bytes, const char **out)
+{
+    sh_status rc = sh_req_param_opt(r, name, max_bytes, out);
+
+    if (rc == SH_OK && *out == NULL)
+        return bad_param(r, name, "is required");
+    return rc;
 }

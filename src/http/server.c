@@ -27,6 +27,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "http/html.h"
 #include "http/router.h"
 #include "http/tarpit.h"
 
@@ -131,6 +132,8 @@ static enum MHD_Result queue_problem(struct conn_req *cr, sh_status st)
         MHD_add_response_header(resp, "WWW-Authenticate",
                                 st == SH_ERR_UNAUTHENTICATED ? "Bearer"
                                                              : "Bearer error=\"invalid_token\"");
+    if (st == SH_ERR_INSUFFICIENT_SCOPE) /* RFC 6750 3.1 */
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer error=\"insufficient_scope\"");
     if (sh_status_http(st) == 429) {
         snprintf(num, sizeof(num), "%d", cr->r.retry_after > 0 ? cr->r.retry_after : 1);
         MHD_add_response_header(resp, "Retry-After", num);
@@ -140,10 +143,105 @@ static enum MHD_Result queue_problem(struct conn_req *cr, sh_status st)
     return ret;
 }
 
+/* Headers a browser page needs (SH_ROUTE_HTML): no framing, no referrer,
+ * and a CSP unless the handler set its own. */
+static void add_page_headers(struct MHD_Response *resp, const struct conn_req *cr)
+{
+    char csp[SH_HTML_CSP_MAX];
+    int own_csp = 0;
+
+    for (int i = 0; i < cr->r.nheaders; i++)
+        own_csp |= strcmp(cr->r.headers[i].name, "Content-Security-Policy") == 0;
+    if (!own_csp) {
+        sh_html_csp(csp, NULL);
+        MHD_add_response_header(resp, "Content-Security-Policy", csp);
+    }
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+/* Queues text (owned, malloc'd, may be NULL) with the handler's extra
+ * headers. */
+static enum MHD_Result queue_text(struct conn_req *cr, int status, char *text, size_t len,
+                                  const char *ctype)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result ret;
+
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    add_common_headers(resp, cr);
+    if (text != NULL && ctype != NULL)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    if (cr->r.route != NULL && (cr->r.route->flags & SH_ROUTE_HTML))
+        add_page_headers(resp, cr);
+    for (int i = 0; i < cr->r.nheaders; i++)
+        MHD_add_response_header(resp, cr->r.headers[i].name, cr->r.headers[i].value);
+    ret = MHD_queue_response(cr->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* RFC 6749 5.2 error JSON for SH_ROUTE_OAUTH routes. */
+static enum MHD_Result queue_oauth_error(struct conn_req *cr, sh_status st)
+{
+    json_t *j = json_pack("{s:s}", "error", sh_status_oauth(st));
+    char *text;
+
+    if (j != NULL && cr->r.detail[0] != '\0')
+        json_object_set_new(j, "error_description", json_string(cr->r.detail));
+    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL)
+        return MHD_NO;
+    if (st == SH_ERR_INVALID_CLIENT && sh_req_header(&cr->r, "Authorization") != NULL)
+        sh_req_add_header(&cr->r, "WWW-Authenticate", "Basic realm=\"safehouse\"");
+    if (st == SH_ERR_METHOD)
+        sh_req_add_header(&cr->r, "Allow", cr->allow);
+    sh_req_add_header(&cr->r, "Pragma", "no-cache");
+    return queue_text(cr, sh_status_http(st), text, strlen(text), "application/json");
+}
+
+static enum MHD_Result queue_html_error(struct conn_req *cr, sh_status st)
+{
+    size_t len = 0;
+    char *page = sh_html_error_page(sh_status_title(st), cr->r.detail, &len);
+
+    if (page == NULL)
+        return MHD_NO;
+    if (st == SH_ERR_METHOD)
+        sh_req_add_header(&cr->r, "Allow", cr->allow);
+    return queue_text(cr, sh_status_http(st), page, len, "text/html; charset=utf-8");
+}
+
 static enum MHD_Result respond(struct conn_req *cr)
 {
-    if (cr->err != SH_OK)
+    unsigned flags = cr->r.route ? cr->r.route->flags : 0;
+    char *text;
+
+    if (cr->err != SH_OK) {
+        if (flags & SH_ROUTE_OAUTH)
+            return queue_oauth_error(cr, cr->err);
+        if (flags & SH_ROUTE_HTML)
+            return queue_html_error(cr, cr->err);
         return queue_problem(cr, cr->err);
+    }
+    if (cr->r.text != NULL || cr->r.nheaders > 0 || (flags & SH_ROUTE_HTML)) {
+        size_t len = cr->r.text_len;
+        const char *ctype = cr->r.content_type;
+        text = cr->r.text;
+        cr->r.text = NULL;
+        if (text == NULL && cr->r.reply != NULL) {
+            text = json_dumps(cr->r.reply, JSON_COMPACT);
+            if (text == NULL)
+                return MHD_NO;
+            len = strlen(text);
+            ctype = "application/json";
+        }
+        return queue_text(cr, cr->r.status ? cr->r.status : 200, text, len, ctype);
+    }
     return queue_json(cr, cr->r.status ? cr->r.status : 200, cr->r.reply, "application/json");
 }
 
@@ -193,6 +291,60 @@ static sh_status parse_body(struct conn_req *cr)
     return SH_OK;
 }
 
+static int content_type_is_form(struct conn_req *cr)
+{
+    const char *ct = MHD_lookup_connection_value(cr->conn, MHD_HEADER_KIND, "Content-Type");
+    size_t n = strlen("application/x-www-form-urlencoded");
+
+    return ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+struct query_ctx {
+    sh_form *form;
+    sh_status rc;
+};
+
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    struct query_ctx *q = cls;
+
+    (void)kind;
+    if (q->rc == SH_OK)
+        q->rc = sh_form_add(q->form, key, key_size, value ? value : "", value ? value_size : 0);
+    return q->rc == SH_OK ? MHD_YES : MHD_NO;
+}
+
+/* SH_ROUTE_FORM: a GET's query string (decoded by libmicrohttpd, '+' as a
+ * space), or an urlencoded body. */
+static sh_status parse_form(struct conn_req *cr)
+{
+    struct query_ctx q;
+
+    cr->r.form = sh_form_new();
+    if (cr->r.form == NULL)
+        return SH_ERR_NOMEM;
+    if (strcmp(cr->r.method, "GET") == 0) {
+        q.form = cr->r.form;
+        q.rc = SH_OK;
+        MHD_get_connection_values_n(cr->conn, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
+        return q.rc == SH_OK
+                   ? SH_OK
+                   : sh_req_fail(&cr->r, q.rc, "query parameters are malformed or too many");
+    }
+    if (cr->len == 0)
+        return SH_OK;
+    if (!content_type_is_form(cr))
+        return sh_req_fail(&cr->r, SH_ERR_UNSUPPORTED_MEDIA,
+                           "body must be application/x-www-form-urlencoded");
+    if (sh_form_parse(cr->r.form, cr->buf, cr->len) != SH_OK)
+        return sh_req_fail(&cr->r, SH_ERR_INVALID_REQUEST,
+                           "form body is malformed (bad escape, NUL, invalid UTF-8 or too many "
+                           "fields)");
+    return SH_OK;
+}
+
 static sh_status prepare(struct conn_req *cr)
 {
     const struct sh_route *rt = cr->r.route;
@@ -212,6 +364,8 @@ static sh_status prepare(struct conn_req *cr)
         return parse_body(cr);
     if ((rt->flags & SH_ROUTE_BODY_OPT) && cr->len > 0)
         return parse_body(cr);
+    if (rt->flags & SH_ROUTE_FORM)
+        return parse_form(cr);
     return SH_OK;
 }
 
@@ -321,6 +475,11 @@ static void read_peer(struct MHD_Connection *conn, sh_req *r)
     }
 }
 
+static const char *lookup_header(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
 static struct conn_req *conn_req_new(sh_server *srv, struct MHD_Connection *conn, const char *url,
                                      const char *method)
 {
@@ -336,6 +495,8 @@ static struct conn_req *conn_req_new(sh_server *srv, struct MHD_Connection *conn
     cr->r.app = srv->cfg.app;
     cr->r.method = method;
     read_peer(conn, &cr->r);
+    cr->r.header_fn = lookup_header;
+    cr->r.header_ctx = conn;
     randombytes_buf(rid, sizeof(rid));
     sodium_bin2hex(cr->r.req_id, sizeof(cr->r.req_id), rid, sizeof(rid));
     cr->err = sh_router_match(srv->cfg.routes, srv->cfg.nroutes, method, url, &cr->r, cr->allow,
@@ -420,7 +581,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     line.dur_us = sh_clock_now_us() - cr->start_us;
     if (cr->err != SH_OK)
         line.code = sh_status_code(cr->err);
-    if (cr->r.authenticated && cr->r.route->auth == SH_AUTH_DEVICE) {
+    if (cr->r.authenticated && cr->r.principal.kind == SH_PRINCIPAL_PARTNER) {
+        sh_id_to_hex(&cr->r.principal.user, &user);
+        sh_id_to_hex(&cr->r.principal.client, &session);
+        line.user_id = user.s;
+        line.client_id = session.s;
+    } else if (cr->r.authenticated && cr->r.route->auth == SH_AUTH_DEVICE) {
         sh_id_to_hex(&cr->r.principal.device, &user);
         line.device_id = user.s;
     } else if (cr->r.authenticated && cr->r.route->auth == SH_AUTH_USER) {
@@ -432,6 +598,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     sh_log_request(&line);
     json_decref(cr->r.body);
     json_decref(cr->r.reply);
+    sh_form_free(cr->r.form);
+    free(cr->r.text);
+    for (int i = 0; i < cr->r.nheaders; i++)
+        free(cr->r.headers[i].value);
     free(cr->buf);
     free(cr);
     *con_cls = NULL;

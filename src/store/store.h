@@ -56,6 +56,9 @@ enum sh_rule_scope {
     SH_RULE_CLASS,
     SH_RULE_USER,
     SH_RULE_SESSION,
+    SH_RULE_CLIENT,      /* every token of one OAuth client (partner) */
+    SH_RULE_INTEGRATION, /* every partner token, no app session */
+    SH_RULE_GRANT,       /* one user's link to one partner */
 };
 
 typedef struct sh_rule_rec {

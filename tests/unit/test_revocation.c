@@ -319,7 +319,7 @@ static void test_apply_rejects_invalid(void **state)
     expect_invalid(rv, SH_RULE_SESSION, "");
     expect_invalid(rv, SH_RULE_SESSION, "web");
     expect_invalid(rv, 0, "");
-    expect_invalid(rv, SH_RULE_SESSION + 1, hex.s);
+    expect_invalid(rv, SH_RULE_GRANT + 1, hex.s); /* past the last scope */
     expect_invalid(rv, -1, "");
     expect_invalid(rv, 1000, "android");
 

@@ -6,10 +6,7 @@
 #include "store/sqlite/internal.h"
 #include "store/store_devices.h"
 
-#define DEVICE_COLS                                                                                \
-    "d.id,d.type,d.model,d.owner_id,d.generation,d.name_ct,d.network_ct,"                          \
-    "coalesce(d.firmware_version,''),coalesce(d.last_seen_at,0),d.desired_state,"                  \
-    "coalesce(d.claim_expires_at,0),d.created_at"
+#define DEVICE_COLS SH_SQ_DEVICE_COLS
 
 static const char SQL_DEV_INSERT[] =
     "INSERT INTO devices(id,type,model,token_hash,claim_hash,claim_expires_at,generation,"
@@ -71,7 +68,7 @@ static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
     snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
-static int read_device(sqlite3_stmt *q, sh_device_rec *d)
+int sh_sq_read_device(sqlite3_stmt *q, sh_device_rec *d)
 {
     memset(d, 0, sizeof(*d));
     sh_sq_col_id(q, 0, &d->id);
@@ -101,7 +98,7 @@ static sh_status one_device(struct sh_sq_conn *c, sqlite3_stmt *q, sh_device_rec
     sh_status rc;
 
     if (r == SQLITE_ROW)
-        rc = read_device(q, out) ? SH_ERR_NOMEM : SH_OK;
+        rc = sh_sq_read_device(q, out) ? SH_ERR_NOMEM : SH_OK;
     else
         rc = r == SQLITE_DONE ? SH_ERR_NOT_FOUND : sh_sq_step_error(c, r);
     sh_sq_done(q);
@@ -267,7 +264,7 @@ static sh_status dev_list_for_user(sh_store *st, const sh_id *user, sh_store_dev
         return SH_ERR_STORE;
     sh_sq_bind_id(q, 1, user);
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        if (read_device(q, &d) != 0) {
+        if (sh_sq_read_device(q, &d) != 0) {
             rc = SH_ERR_NOMEM;
             break;
         }

@@ -92,7 +92,18 @@ sh_status sh_sq_mail_insert(sh_store *st, const sh_mail_rec *m);
 sh_status sh_sq_mail_due(sh_store *st, int64_t now, int limit, sh_store_mail_cb cb, void *ctx);
 sh_status sh_sq_mail_done(sh_store *st, const sh_id *id);
 sh_status sh_sq_mail_retry(sh_store *st, const sh_id *id, int attempts, int64_t next_attempt_at);
+/* Columns of a device row (table alias d), in the order sh_sq_read_device
+ * reads them (12 columns). */
+#define SH_SQ_DEVICE_COLS                                                                          \
+    "d.id,d.type,d.model,d.owner_id,d.generation,d.name_ct,d.network_ct,"                          \
+    "coalesce(d.firmware_version,''),coalesce(d.last_seen_at,0),d.desired_state,"                  \
+    "coalesce(d.claim_expires_at,0),d.created_at"
+struct sh_device_rec;
+/* Reads SH_SQ_DEVICE_COLS into d; 0, or -1 when out of memory. */
+int sh_sq_read_device(sqlite3_stmt *q, struct sh_device_rec *d);
+
 /* Per-domain ops tables, registered by sh_store_open_sqlite. */
 extern const struct sh_store_device_ops sh_sq_device_ops;
+extern const struct sh_store_oauth_ops sh_sq_oauth_ops;
 
 #endif

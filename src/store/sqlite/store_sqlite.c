@@ -337,6 +337,7 @@ sh_status sh_store_open_sqlite(const char *path, sh_store **out)
     s->base.ops = &sqlite_ops;
     s->base.mfa = &sh_sq_mfa_ops;
     s->base.devices = &sh_sq_device_ops;
+    s->base.oauth = &sh_sq_oauth_ops;
     s->path = strdup(path);
     pthread_mutex_init(&s->lock, NULL);
     if (s->path == NULL || pthread_key_create(&s->key, NULL) != 0) {

@@ -1,0 +1,23 @@
+/*
+ * pages.h - the HTML of the authorize step: the login page and the consent
+ * page. No JavaScript; every value is escaped; the authorization request
+ * travels in hidden fields with the CSRF token. The server adds the
+ * Content-Security-Policy, X-Frame-Options and Referrer-Policy headers.
+ */
+#ifndef SH_OAUTH_PAGES_H
+#define SH_OAUTH_PAGES_H
+
+#include <stddef.h>
+
+#include "devices/devices.h"
+#include "oauth/authorize.h"
+
+/* The login page (malloc'd, *len set), or NULL when out of memory. error
+ * may be NULL. */
+char *sh_page_login(const sh_authz_request *req, const char *csrf, const char *error, size_t *len);
+/* The consent page: partner, scopes, the user's devices with a checkbox
+ * each (unchecked: the user picks). */
+char *sh_page_consent(const sh_authz_request *req, const char *csrf, const sh_device_list *devices,
+                      size_t *len);
+
+#endif
