@@ -77,6 +77,7 @@ sh_status sh_api_device_reset(sh_req *r);
 /* account linking (oauth_authorize_api.c, oauth_api.c, integrations_api.c) */
 sh_status sh_api_oauth_authorize(sh_req *r);
 sh_status sh_api_oauth_login(sh_req *r);
+sh_status sh_api_oauth_mfa(sh_req *r);
 sh_status sh_api_oauth_consent(sh_req *r);
 sh_status sh_api_oauth_token(sh_req *r);
 sh_status sh_api_oauth_revoke(sh_req *r);

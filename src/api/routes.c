@@ -5,8 +5,9 @@
  * partner token needs on the route (7th column; 0: partners never; health,
  * network details, sessions and the account are 0), and the per-address
  * limit it is counted against (8th column; auth/limits.h). Routes that change
- * the password or e-mail, turn two-factor off or delete the account call the
- * step-up check (auth/stepup.h) in their handler.
+ * the password or e-mail, turn two-factor off, delete the account, release a
+ * device or unlink an integration call the step-up check (auth/stepup.h) in
+ * their handler: a recent login, or the password (and code) in the body.
  */
 #include "api/api.h"
 #include "auth/limits.h"
@@ -51,7 +52,7 @@ const struct sh_route sh_api_routes[] = {
     {"GET", "/v1/devices", sh_api_devices_list, SH_AUTH_USER, 0, 0, READ},
     {"GET", "/v1/devices/{id}", sh_api_devices_get, SH_AUTH_USER, 0, 0, READ},
     {"PATCH", "/v1/devices/{id}", sh_api_devices_patch, SH_AUTH_USER, B | W, 0},
-    {"DELETE", "/v1/devices/{id}", sh_api_devices_release, SH_AUTH_USER, W, 0},
+    {"DELETE", "/v1/devices/{id}", sh_api_devices_release, SH_AUTH_USER, O | H, 0},
     {"PUT", "/v1/devices/{id}/state", sh_api_devices_state, SH_AUTH_USER, B | W, 0, CONTROL},
     {"GET", "/v1/devices/{id}/shares", sh_api_shares_list, SH_AUTH_USER, 0, 0},
     {"POST", "/v1/devices/{id}/shares", sh_api_shares_create, SH_AUTH_USER, B | W, 0},
@@ -67,13 +68,15 @@ const struct sh_route sh_api_routes[] = {
     {"POST", "/oauth/authorize", sh_api_oauth_consent, SH_AUTH_NONE, F | HT | W, 0},
     {"POST", "/oauth/authorize/login", sh_api_oauth_login, SH_AUTH_NONE, F | HT | H, 0, 0,
      SH_LIMIT_LOGIN},
+    {"POST", "/oauth/authorize/mfa", sh_api_oauth_mfa, SH_AUTH_NONE, F | HT | W, 0, 0,
+     SH_LIMIT_CODE},
     {"POST", "/oauth/token", sh_api_oauth_token, SH_AUTH_NONE, F | OA | W, 0},
     {"POST", "/oauth/revoke", sh_api_oauth_revoke, SH_AUTH_NONE, F | OA | W, 0},
     {"POST", "/oauth/introspect", sh_api_oauth_introspect, SH_AUTH_NONE, F | OA, 0},
     {"GET", "/.well-known/oauth-authorization-server", sh_api_oauth_metadata, SH_AUTH_NONE, 0, 0},
     /* a user's links, app tokens only */
     {"GET", "/v1/me/integrations", sh_api_integrations_list, SH_AUTH_USER, 0, 0},
-    {"DELETE", "/v1/me/integrations/{client}", sh_api_integrations_delete, SH_AUTH_USER, W, 0},
+    {"DELETE", "/v1/me/integrations/{client}", sh_api_integrations_delete, SH_AUTH_USER, O | H, 0},
     /* IFTTT service API */
     {"GET", "/ifttt/v1/user/info", sh_api_ifttt_user_info, SH_AUTH_PARTNER, 0, 0, SH_SCOPE_ALL},
     {"GET", "/ifttt/v1/status", sh_api_ifttt_status, SH_AUTH_NONE, 0, 0},

@@ -100,43 +100,92 @@ static sh_status open_session(const sh_auth *a, const sh_user_rec *u, const sh_c
     return rc;
 }
 
-sh_status sh_session_login_mfa(const sh_auth *a, const char *mfa_token, size_t len, int token_class,
-                               const char *code, const char *recovery, sh_token_pair *out,
-                               int *retry_after_s)
+/* What a caller accepts of a challenge before any code is looked at. */
+typedef struct challenge_want {
+    int browser;       /* 1: only SH_MFA_BROWSER challenges; 0: only app ones */
+    int token_class;   /* app: the claimed class, or SH_CLASS_NONE for any */
+    const sh_id *user; /* browser: the user the challenge must be for */
+} challenge_want;
+
+static int challenge_fits(const sh_challenge_rec *c, const challenge_want *w)
 {
-    sh_challenge_rec c;
-    sh_user_rec u;
+    if (w->browser)
+        return c->token_class == SH_MFA_BROWSER && sh_id_equal(&c->user_id, w->user);
+    return c->token_class != SH_MFA_BROWSER &&
+           (w->token_class == SH_CLASS_NONE || w->token_class == c->token_class);
+}
+
+/* Steps 1-3 of a second-factor login (docs/internals/mfa.md): the
+ * challenge, the factor (wrong ones counted against both), and using the
+ * challenge up. On SH_OK *c and *u are filled (the caller clears both). */
+static sh_status pass(const sh_auth *a, const char *mfa_token, size_t len, const challenge_want *w,
+                      const char *code, const char *recovery, sh_challenge_rec *c, sh_user_rec *u,
+                      int *retry_after_s)
+{
     int failures = 0;
     sh_status rc;
 
-    memset(&u, 0, sizeof(u));
-    if ((rc = load(a, mfa_token, len, &c)) != SH_OK)
+    memset(u, 0, sizeof(*u));
+    if ((rc = load(a, mfa_token, len, c)) != SH_OK)
         return rc;
-    if (token_class != SH_CLASS_NONE && token_class != c.token_class) {
+    if (!challenge_fits(c, w)) {
         rc = SH_ERR_INVALID_TOKEN;
         goto out;
     }
-    if ((rc = sh_store_user_get(a->store, &c.user_id, &u)) != SH_OK) {
+    if ((rc = sh_store_user_get(a->store, &c->user_id, u)) != SH_OK) {
         rc = rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
         goto out;
     }
-    rc = sh_mfa_verify(a, &u, code, recovery, retry_after_s);
+    rc = sh_mfa_verify(a, u, code, recovery, retry_after_s);
     if (rc == SH_ERR_NOT_FOUND)
         rc = SH_ERR_INVALID_TOKEN; /* two-factor was turned off meanwhile: log in again */
     if (rc == SH_ERR_INVALID_CODE &&
-        sh_store_mfa_do(a->store, challenge_fail, &c.id, &failures) == SH_OK &&
+        sh_store_mfa_do(a->store, challenge_fail, &c->id, &failures) == SH_OK &&
         failures >= SH_MFA_MAX_FAILURES)
         sh_log_event(SH_LOG_WARN, "mfa_token_dead", "failures", "5");
     if (rc != SH_OK)
         goto out;
-    rc =
-        sh_store_mfa_do(a->store, challenge_consume, &c.id, sh_clock_now_us(), SH_MFA_MAX_FAILURES);
+    rc = sh_store_mfa_do(a->store, challenge_consume, &c->id, sh_clock_now_us(),
+                         SH_MFA_MAX_FAILURES);
     if (rc == SH_ERR_NOT_FOUND)
         rc = SH_ERR_INVALID_TOKEN; /* used by a racing request */
-    if (rc == SH_OK)
-        rc = open_session(a, &u, &c, out);
 out:
+    if (rc != SH_OK) {
+        sh_user_rec_clear(u);
+        sh_challenge_rec_clear(c);
+    }
+    return rc;
+}
+
+sh_status sh_session_login_mfa(const sh_auth *a, const char *mfa_token, size_t len, int token_class,
+                               const char *code, const char *recovery, sh_token_pair *out,
+                               int *retry_after_s)
+{
+    challenge_want w = {.token_class = token_class};
+    sh_challenge_rec c;
+    sh_user_rec u;
+    sh_status rc = pass(a, mfa_token, len, &w, code, recovery, &c, &u, retry_after_s);
+
+    if (rc != SH_OK)
+        return rc;
+    rc = open_session(a, &u, &c, out);
     sh_user_rec_clear(&u);
     sh_challenge_rec_clear(&c);
     return rc;
+}
+
+sh_status sh_mfa_challenge_pass(const sh_auth *a, const char *mfa_token, size_t len,
+                                const sh_id *user, const char *code, const char *recovery,
+                                int *retry_after_s)
+{
+    challenge_want w = {.browser = 1, .user = user};
+    sh_challenge_rec c;
+    sh_user_rec u;
+    sh_status rc = pass(a, mfa_token, len, &w, code, recovery, &c, &u, retry_after_s);
+
+    if (rc != SH_OK)
+        return rc;
+    sh_user_rec_clear(&u);
+    sh_challenge_rec_clear(&c);
+    return SH_OK;
 }
