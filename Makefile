@@ -14,7 +14,7 @@
 #   make clean
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libsodium sqlite3 libidn2
+PKGS    := libmicrohttpd jansson libsodium sqlite3 libidn2 liboath libqrencode libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -101,17 +101,60 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"email":"bench@example.com","password":"correct horse battery staple","client":"cli"}'
 LUA
-LOGIN_OUT=$(wrk --latency -t2 -c4 -d"${SECS}s" -s "$WORK/login.lua" "http://127.0.0.1:$PORT/v1/sessions")
+# A second server with per-address limits off: logins/s is measured there
+# (one address would be limited), and so is the flood that only the bounded
+# Argon2id queue stands in front of.
+PORT2=$(free_port); APORT2=$(free_port)
+"$BIN" serve --data-dir "$WORK/data2" --listen 127.0.0.1:$PORT2 --admin-listen 127.0.0.1:$APORT2 \
+    --no-access-log --no-address-limits >"$WORK/stdout2" 2>"$WORK/stderr2" &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$PORT2/healthz"
+curl -sf -H "$H" "http://127.0.0.1:$PORT2/v1/accounts" \
+    -d '{"email":"bench@example.com","password":"correct horse battery staple","display_name":"Bench"}' >/dev/null
+AT2=$(curl -sf -H "$H" "http://127.0.0.1:$PORT2/v1/sessions" \
+    -d '{"email":"bench@example.com","password":"correct horse battery staple","client":"cli"}' | json_field access_token)
+LOGIN_OUT=$(wrk --latency -t2 -c4 -d"${SECS}s" -s "$WORK/login.lua" "http://127.0.0.1:$PORT2/v1/sessions")
 LOGIN_RPS=$(echo "$LOGIN_OUT" | awk '/Requests\/sec/ {print $2}')
 
 # Refresh: one session per connection (plus spares), each request rotates.
+# On the second server: the logins that make the sessions come from one
+# address; refresh itself has no per-address limit, so it runs the same.
 for _ in $(seq $((CONNS + 16))); do
-    curl -sf -H "$H" "http://127.0.0.1:$PORT/v1/sessions" \
+    curl -sf -H "$H" "http://127.0.0.1:$PORT2/v1/sessions" \
         -d '{"email":"bench@example.com","password":"correct horse battery staple","client":"android"}' |
         json_field refresh_token
 done >"$WORK/refresh_tokens"
-wrk_run "refresh" "http://127.0.0.1:$PORT/v1/sessions/refresh" -s bench/refresh.lua \
+wrk_run "refresh" "http://127.0.0.1:$PORT2/v1/sessions/refresh" -s bench/refresh.lua \
     -- "$WORK/refresh_tokens" "$THREADS"
+
+# ---- GET /v1/me while one client floods POST /v1/sessions ---------------------
+# Same wrk settings for the quiet and the flooded measurement, alternating
+# three times in this run (the machine is shared: medians of three windows
+# are steadier than one). The flood is one wrk process (one client address)
+# sending logins as fast as its connections allow; its own summary shows how
+# it was answered (429s, and whether any request timed out).
+# flood_pair SUFFIX PORT TOKEN FLOOD_CONNECTIONS
+FLOOD_SECS=$(( (SECS + 2) / 3 ))
+flood_pair() {
+    local sfx=$1 port=$2 tok=$3 conns=$4 me="http://127.0.0.1:$2/v1/me" i fpid
+    for i in 1 2 3; do
+        wrk_run "get_me_quiet_${sfx}_$i" "$me" -t1 -c32 -d"${FLOOD_SECS}s" \
+            -H "Authorization: Bearer $tok"
+        wrk --latency -t1 -c"$conns" -d"$((FLOOD_SECS + 2))s" --timeout 10s \
+            -s "$WORK/login.lua" "http://127.0.0.1:$port/v1/sessions" >"$WORK/flood_${sfx}_$i.txt" &
+        fpid=$!
+        sleep 1
+        wrk_run "get_me_flood_${sfx}_$i" "$me" -t1 -c32 -d"${FLOOD_SECS}s" \
+            -H "Authorization: Bearer $tok"
+        wait "$fpid"
+    done
+}
+echo "bench: GET /v1/me quiet, then under a login flood (address limits on)" >&2
+flood_pair limits "$PORT" "$AT" 16
+echo "bench: GET /v1/me quiet, then under a login flood (address limits off)" >&2
+# 128 connections: more than the hash queue (64) holds, so it must refuse
+flood_pair pool "$PORT2" "$AT2" 128
+kill "${PIDS[2]}"; wait "${PIDS[2]}" 2>/dev/null || true
 
 # ---- in-process figures -------------------------------------------------------
 "$BIN" bench-internal token-verify >"$WORK/verify.json"
@@ -131,11 +174,40 @@ rows = {}
 for line in open(os.path.join(work, "rows")):
     n, rps, p50, p99, bad = line.split()
     rows[n] = {"rps": float(rps), "p50_us": float(p50), "p99_us": float(p99), "non_2xx": int(bad)}
+import re
 ng = rows["nginx_return_200"]["rps"]
+load = lambda f: json.load(open(os.path.join(work, f)))
+def flood(sfx):
+    def us(v):
+        m = re.match(r'([\d.]+)(us|ms|s)', v); return float(m.group(1)) * {'us': 1, 'ms': 1e3, 's': 1e6}[m.group(2)]
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    total = non2xx = timeouts = 0
+    fp99 = []
+    for i in (1, 2, 3):
+        t = open(os.path.join(work, "flood_%s_%d.txt" % (sfx, i))).read()
+        g = lambda pat: re.search(pat, t)
+        total += int(g(r'(\d+) requests in').group(1))
+        bad = g(r'Non-2xx or 3xx responses:\s+(\d+)')
+        non2xx += int(bad.group(1)) if bad else 0
+        to = g(r'timeout (\d+)')
+        timeouts += int(to.group(1)) if to else 0
+        fp99.append(us(g(r'\s99%\s+(\S+)').group(1)))
+    q = [rows.pop("get_me_quiet_%s_%d" % (sfx, i)) for i in (1, 2, 3)]
+    f = [rows.pop("get_me_flood_%s_%d" % (sfx, i)) for i in (1, 2, 3)]
+    rows["get_me_quiet_" + sfx] = {k: med([r[k] for r in q]) for k in q[0]}
+    rows["get_me_flood_" + sfx] = {k: med([r[k] for r in f]) for k in f[0]}
+    quiet, loud = rows["get_me_quiet_" + sfx], rows["get_me_flood_" + sfx]
+    return {"flood_requests": total, "flood_429_or_other_non_2xx": non2xx,
+            "flood_timeouts": timeouts, "flood_p99_us_median": med(fp99),
+            "get_me_p50_us": [quiet["p50_us"], loud["p50_us"]],
+            "get_me_p99_us": [quiet["p99_us"], loud["p99_us"]],
+            "get_me_p99_ratio": round(loud["p99_us"] / quiet["p99_us"], 2),
+            "windows_p99_us": {"quiet": [r["p99_us"] for r in q], "flood": [r["p99_us"] for r in f]}}
+floods = {"address_limits_on": flood("limits"), "address_limits_off": flood("pool")}
 for r in rows.values():
     r["ratio_to_nginx"] = round(r["rps"] / ng, 3)
-load = lambda f: json.load(open(os.path.join(work, f)))
 res = {
+    "login_flood": floods,
     "http": rows,
     "logins_per_second": login_rps,
     "argon2id": load("argon2.json"),
@@ -156,6 +228,11 @@ for k, v in res["revocation_rule_add"].items():
     if k.startswith("sessions_"):
         print(f"revocation rule add with {k[9:]} sessions: median {v['median_us']} us, p99 {v['p99_us']} us")
 print(f"seed: {res['revocation_rule_add']['seed']}")
+for k, f in res["login_flood"].items():
+    print(f"login flood ({k}): GET /v1/me p50 {f['get_me_p50_us'][0]:.0f} -> {f['get_me_p50_us'][1]:.0f} us, "
+          f"p99 {f['get_me_p99_us'][0]:.0f} -> {f['get_me_p99_us'][1]:.0f} us (x{f['get_me_p99_ratio']}); "
+          f"flood {f['flood_requests']} requests, {f['flood_429_or_other_non_2xx']} non-2xx, "
+          f"{f['flood_timeouts']} timeouts, flood p99 {f['flood_p99_us_median']:.0f} us")
 json.dump(res, open("bench/results.json", "w"), indent=2)
 print("written: bench/results.json")
 PY

@@ -84,7 +84,11 @@ static char partner_access[SH_TOKEN_MAX];
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void close_app(void) { sh_app_close(&app); }
+static void close_app(void)
+{
+    sh_app_stop_services(&app);
+    sh_app_close(&app);
+}
 
 static void make_user(const char *email, sh_id *id)
 {
@@ -135,7 +139,7 @@ static const sh_device_secrets *live_camera(void)
 {
     sh_principal a, dev;
     sh_device_view v;
-    int role = 0;
+    int role = 0, retry = 0;
     int64_t gen = 0;
 
     principal_a(&a);
@@ -145,8 +149,8 @@ static const sh_device_secrets *live_camera(void)
         sh_device_role(&app.auth, &a, &camera.device_id, &role, &gen) == SH_OK)
         return &camera;
     if (sh_device_provision(&app.auth, SH_DEVICE_CAMERA, "Fuzz Cam 1", &camera) != SH_OK ||
-        sh_device_claim(&app.auth, &a, camera.claim_code, strlen(camera.claim_code), "Hall", &v) !=
-            SH_OK)
+        sh_device_claim(&app.auth, &a, camera.claim_code, strlen(camera.claim_code), "Hall", &v,
+                        &retry) != SH_OK)
         abort();
     sh_device_view_clear(&v);
     return &camera;
@@ -193,10 +197,11 @@ static void live_client(void)
 static const char *live_login(sh_principal *user)
 {
     sh_login_ticket t;
+    char mfa[SH_TOKEN_MAX];
 
     if (login_cookie[0] == '\0' ||
         sh_authz_logged_in(&app.oauth, login_cookie, strlen(login_cookie), user) != SH_OK) {
-        if (sh_authz_login(&app.oauth, USER_A, PASSWORD, strlen(PASSWORD), &t, login_cookie) !=
+        if (sh_authz_login(&app.oauth, USER_A, PASSWORD, strlen(PASSWORD), &t, login_cookie, mfa) !=
                 SH_OK ||
             sh_authz_logged_in(&app.oauth, login_cookie, strlen(login_cookie), user) != SH_OK)
             login_cookie[0] = '\0'; /* password changed by a request: no login */
@@ -265,12 +270,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) // NOLINT(readability-non-cons
     sh_fuzz_env();
     sh_config_init(&cfg);
     snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/data", sh_fuzz_temp_dir());
-    if (sh_app_open(&app, &cfg) != SH_OK)
+    cfg.argon2_ops = 1; /* the lowest cost: hundreds of logins a second */
+    cfg.argon2_mem_kib = 8;
+    if (sh_app_open(&app, &cfg) != SH_OK || sh_app_start_services(&app) != SH_OK)
         abort();
     atexit(close_app);
-    sh_password_set_cost(1, 8);
-    if (sh_password_init() != SH_OK)
-        abort();
     if (sh_app_admin_token_new(&app, admin_token, sizeof(admin_token)) != SH_OK)
         abort();
     if (sh_relay_create(&app.auth, &relay, relay_token) != SH_OK)

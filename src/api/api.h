@@ -18,6 +18,7 @@
 #define SH_FIELD_PASSWORD_MAX SH_BODY_LIMIT_DEFAULT
 #define SH_FIELD_NAME_MAX 512
 #define SH_FIELD_TOKEN_MAX 256
+#define SH_FIELD_CODE_MAX 64
 
 static inline sh_app *sh_api_app(sh_req *r) { return (sh_app *)r->app; }
 
@@ -39,6 +40,27 @@ sh_status sh_api_logout(sh_req *r);
 sh_status sh_api_me_get(sh_req *r);
 sh_status sh_api_me_patch(sh_req *r);
 sh_status sh_api_me_password(sh_req *r);
+sh_status sh_api_me_delete(sh_req *r);
+sh_status sh_api_me_email(sh_req *r);
+sh_status sh_api_sessions_mfa(sh_req *r);
+sh_status sh_api_mfa_enrol(sh_req *r);
+sh_status sh_api_mfa_confirm(sh_req *r);
+sh_status sh_api_mfa_disable(sh_req *r);
+sh_status sh_api_email_verify(sh_req *r);
+sh_status sh_api_password_reset(sh_req *r);
+sh_status sh_api_password_reset_confirm(sh_req *r);
+
+/* Step-up for a sensitive route (auth/stepup.h) with the request's body:
+ * SH_OK, or the problem to return (403 reauthentication_required with a
+ * detail saying what to send, 429 with Retry-After). Runs Argon2id when a
+ * password is sent: use it from a route flagged SH_ROUTE_HASH, with
+ * SH_ROUTE_BODY or SH_ROUTE_BODY_OPT so the body is parsed. */
+sh_status sh_api_stepup(sh_req *r);
+/* Replies 200 with a token pair and wipes it. */
+struct sh_token_pair;
+sh_status sh_api_reply_tokens(sh_req *r, struct sh_token_pair *t);
+/* Maps a domain status with retry-after to the request (429 Retry-After). */
+sh_status sh_api_limited(sh_req *r, sh_status rc, int retry_after_s);
 sh_status sh_api_devices_claim(sh_req *r);
 sh_status sh_api_devices_list(sh_req *r);
 sh_status sh_api_devices_get(sh_req *r);
@@ -55,6 +77,7 @@ sh_status sh_api_device_reset(sh_req *r);
 /* account linking (oauth_authorize_api.c, oauth_api.c, integrations_api.c) */
 sh_status sh_api_oauth_authorize(sh_req *r);
 sh_status sh_api_oauth_login(sh_req *r);
+sh_status sh_api_oauth_mfa(sh_req *r);
 sh_status sh_api_oauth_consent(sh_req *r);
 sh_status sh_api_oauth_token(sh_req *r);
 sh_status sh_api_oauth_revoke(sh_req *r);

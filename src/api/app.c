@@ -25,11 +25,17 @@
 #include "crypto/hash.h"
 #include "crypto/password.h"
 #include "crypto/token.h"
+#include "crypto/totp.h"
+#include "mail/smtp.h"
 #include "oauth/client_cache.h"
 #include "oauth/grants.h"
 
 #define POLL_INTERVAL_US 250000
 #define SHUTDOWN_GRACE_MS 2000
+/* Argon2id workers run at a lower priority than the event threads: under a
+ * login flood the cores go to answering everyone else first (make bench,
+ * "login_flood"). */
+#define HASH_WORKER_NICE 10
 #define ADMIN_TOKEN_KEY "admin_token_hash"
 #define ADMIN_DOMAIN "admin"
 
@@ -99,6 +105,7 @@ sh_status sh_app_open(sh_app *app, const sh_config *cfg)
     app->auth.kr = app->kr;
     app->auth.rev = app->rev;
     app->auth.access_ttl_us = cfg->access_ttl_s * SH_USEC;
+    app->auth.stepup_window_us = cfg->reauth_window_s * SH_USEC;
     init_oauth(app, cfg);
     return SH_OK;
 }
@@ -207,6 +214,19 @@ sh_status sh_app_authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
     }
 }
 
+static sh_status admit(void *arg, sh_req *r)
+{
+    sh_app *app = arg;
+    uint8_t key[SH_PEER_LEN];
+    size_t len;
+
+    if (!r->peer_known)
+        return SH_OK;
+    len = sh_req_peer_key(r, key);
+    return sh_limits_address(app->limits, (enum sh_limit_kind)r->route->limit, key, len,
+                             &r->retry_after);
+}
+
 static void *poll_rules(void *arg)
 {
     sh_app *app = arg;
@@ -228,6 +248,7 @@ static sh_status start_listeners(sh_app *app)
         .nroutes = sh_api_routes_count,
         .app = app,
         .authenticate = sh_app_authenticate,
+        .admit = admit,
         .threads = app->cfg.threads,
         .hash_pool = app->hash_pool,
         .write_pool = app->write_pool,
@@ -274,6 +295,48 @@ static int wait_for_signal(void)
     return sig;
 }
 
+static sh_status start_mailer(sh_app *app)
+{
+    char spool[SH_CONFIG_PATH_MAX + 32];
+    struct sh_mail_cfg mc = {app->cfg.smtp_url, app->cfg.mail_from, spool};
+
+    if (app->cfg.mail_spool[0] != '\0')
+        snprintf(spool, sizeof(spool), "%s", app->cfg.mail_spool);
+    else if (sh_config_path(&app->cfg, "mail-spool", spool, sizeof(spool)) != 0)
+        return SH_ERR_IO;
+    return sh_mail_sender_start(&app->auth, &mc, &app->mailer);
+}
+
+sh_status sh_app_start_services(sh_app *app)
+{
+    sh_password_set_cost(app->cfg.argon2_ops, app->cfg.argon2_mem_kib);
+    if (app->cfg.argon2_ops < 2 || app->cfg.argon2_mem_kib < (size_t)19 * 1024)
+        sh_log_event(SH_LOG_WARN, "argon2_cost_below_owasp", NULL, NULL);
+    if (sh_password_init() != SH_OK || sh_totp_init() != SH_OK || sh_smtp_init() != SH_OK)
+        return SH_ERR_INTERNAL;
+    if ((app->oauth.clients = sh_client_cache_new()) == NULL)
+        return SH_ERR_NOMEM;
+    if (sh_limits_new(app->cfg.address_limits, &app->limits) != SH_OK)
+        return SH_ERR_NOMEM;
+    app->auth.limits = app->limits;
+    if (!app->cfg.address_limits)
+        sh_log_event(SH_LOG_WARN, "address_limits_off", NULL, NULL);
+    return start_mailer(app);
+}
+
+void sh_app_stop_services(sh_app *app)
+{
+    sh_mail_sender_stop(app->mailer);
+    app->mailer = NULL;
+    app->auth.limits = NULL;
+    sh_limits_free(app->limits);
+    app->limits = NULL;
+    sh_smtp_cleanup();
+    sh_totp_cleanup();
+    sh_client_cache_free(app->oauth.clients);
+    app->oauth.clients = NULL;
+}
+
 int sh_app_serve(sh_app *app)
 {
     sigset_t set;
@@ -286,14 +349,10 @@ int sh_app_serve(sh_app *app)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    sh_password_set_cost(app->cfg.argon2_ops, app->cfg.argon2_mem_kib);
-    if (app->cfg.argon2_ops < 2 || app->cfg.argon2_mem_kib < (size_t)19 * 1024)
-        sh_log_event(SH_LOG_WARN, "argon2_cost_below_owasp", NULL, NULL);
-    if (sh_password_init() != SH_OK)
+    if (sh_app_start_services(app) != SH_OK)
         goto out;
-    if ((app->oauth.clients = sh_client_cache_new()) == NULL)
-        goto out;
-    if (sh_workpool_new(app->cfg.hash_workers, app->cfg.hash_queue, &app->hash_pool) != SH_OK ||
+    if (sh_workpool_new_nice(app->cfg.hash_workers, app->cfg.hash_queue, HASH_WORKER_NICE,
+                             &app->hash_pool) != SH_OK ||
         sh_workpool_new(app->cfg.write_workers, app->cfg.write_queue, &app->write_pool) != SH_OK)
         goto out;
     if (sh_heartbeats_start(app->store, &app->auth.heartbeats) != SH_OK)
@@ -329,8 +388,7 @@ out:
     app->stopping = 1;
     if (app->poller_started)
         pthread_join(app->poller, NULL);
-    sh_client_cache_free(app->oauth.clients);
-    app->oauth.clients = NULL;
+    sh_app_stop_services(app);
     if (code == 0)
         sh_log_event(SH_LOG_INFO, "stopped", NULL, NULL);
     return code;

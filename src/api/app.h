@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/workpool.h"
 #include "http/server.h"
+#include "mail/sender.h"
 #include "oauth/oauth.h"
 
 typedef struct sh_app {
@@ -24,6 +25,8 @@ typedef struct sh_app {
     sh_oauth oauth; /* account linking: issuer, lifetimes */
     sh_workpool *hash_pool;
     sh_workpool *write_pool;
+    sh_limits *limits;
+    sh_mail_sender *mailer;
     sh_server *api;
     sh_server *admin;
     pthread_t poller;
@@ -37,6 +40,13 @@ typedef struct sh_app {
 sh_status sh_app_open(sh_app *app, const sh_config *cfg);
 /* Closes everything sh_app_open and sh_app_serve opened. */
 void sh_app_close(sh_app *app);
+/* Starts what every request may need besides listeners and worker pools:
+ * the password cost and the dummy hash, TOTP, SMTP, the OAuth client cache,
+ * rate limits and the mail sender. sh_app_serve calls it; in-process
+ * callers of the pipeline (fuzz drivers, tests) call it after sh_app_open
+ * so that they run against the same app. Undo with sh_app_stop_services. */
+sh_status sh_app_start_services(sh_app *app);
+void sh_app_stop_services(sh_app *app);
 /* Runs `safehouse serve` until SIGTERM/SIGINT. Returns a process exit code. */
 int sh_app_serve(sh_app *app);
 

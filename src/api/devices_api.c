@@ -40,12 +40,15 @@ sh_status sh_api_devices_claim(sh_req *r)
     const char *code, *name;
     size_t code_len;
     sh_device_view v;
+    int retry = 0;
     sh_status rc;
 
     if ((rc = sh_req_string(r, "claim_code", SH_FIELD_CODE_MAX, &code, &code_len)) ||
         (rc = sh_req_string(r, "name", SH_FIELD_NAME_MAX, &name, NULL)))
         return rc;
-    rc = sh_device_claim(&sh_api_app(r)->auth, &r->principal, code, code_len, name, &v);
+    rc = sh_device_claim(&sh_api_app(r)->auth, &r->principal, code, code_len, name, &v, &retry);
+    if (rc == SH_ERR_RATE_LIMITED)
+        return sh_api_limited(r, rc, retry);
     if (rc == SH_ERR_INVALID_REQUEST)
         return sh_req_fail(r, rc, "field 'name' must be 1 to 128 printable characters");
     if (rc == SH_ERR_NOT_FOUND)
@@ -110,7 +113,7 @@ sh_status sh_api_devices_release(sh_req *r)
     sh_id id;
     sh_status rc;
 
-    if ((rc = sh_req_param_id(r, 0, &id)))
+    if ((rc = sh_req_param_id(r, 0, &id)) || (rc = sh_api_stepup(r)) != SH_OK)
         return rc;
     if ((rc = sh_device_release(&sh_api_app(r)->auth, &r->principal, &id)) != SH_OK)
         return rc;

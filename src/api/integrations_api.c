@@ -61,7 +61,7 @@ sh_status sh_api_integrations_delete(sh_req *r)
     sh_id client;
     sh_status rc;
 
-    if ((rc = sh_req_param_id(r, 0, &client)))
+    if ((rc = sh_req_param_id(r, 0, &client)) || (rc = sh_api_stepup(r)) != SH_OK)
         return rc;
     if ((rc = sh_oauth_unlink(oauth(r), &r->principal, &client)) != SH_OK)
         return rc;

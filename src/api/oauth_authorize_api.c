@@ -2,11 +2,15 @@
  * oauth_authorize_api.c - the browser side of account linking:
  *   GET  /oauth/authorize          check the request; login or consent page
  *   POST /oauth/authorize/login    e-mail + password -> login cookie, back to GET
+ *   POST /oauth/authorize/mfa      a second factor -> done login cookie, back to GET
  *   POST /oauth/authorize          the consent decision -> redirect with a code
  *
- * Two cookies, both HttpOnly, SameSite=Lax, Path=/oauth (Secure when the
- * issuer is https): sh_oauth_b, a random browser nonce whose keyed hash is
- * the CSRF token of every form; sh_oauth_login, the MAC'd login ticket.
+ * Cookies, all HttpOnly, SameSite=Lax, Path=/oauth (Secure when the issuer
+ * is https): sh_oauth_b, a random browser nonce whose keyed hash is the
+ * CSRF token of every form; sh_oauth_login, the MAC'd login ticket; and,
+ * between password and code for a two-factor account, sh_oauth_mfa, the
+ * second-factor challenge (sh_mt_). GET shows the consent page for a done
+ * ticket, the code form for a pending one with its challenge, else login.
  */
 #include "api/api.h"
 
@@ -16,12 +20,14 @@
 
 #include <sodium.h>
 
+#include "core/clock.h"
 #include "http/html.h"
 #include "oauth/authorize.h"
 #include "oauth/pages.h"
 
 #define COOKIE_BROWSER "sh_oauth_b"
 #define COOKIE_LOGIN "sh_oauth_login"
+#define COOKIE_MFA "sh_oauth_mfa"
 #define COOKIE_VALUE_MAX SH_TOKEN_MAX
 #define PARAM_MAX 1024
 #define HTML_CTYPE "text/html; charset=utf-8"
@@ -157,6 +163,18 @@ static sh_status login_page(sh_req *r, const sh_authz_request *req, const char *
     return page(r, status, text, len);
 }
 
+static sh_status mfa_page(sh_req *r, const sh_authz_request *req, const char *browser, int status,
+                          const char *error)
+{
+    char csrf[SH_AUTHZ_CSRF_LEN + 1];
+    size_t len = 0;
+    char *text;
+
+    sh_authz_csrf(oauth(r), browser, csrf);
+    text = sh_page_mfa(req, csrf, error, &len);
+    return page(r, status, text, len);
+}
+
 /* The consent page. Its CSP lets the form's submission end in a redirect
  * to the partner's origin, and nowhere else. */
 static sh_status consent_page(sh_req *r, const sh_authz_request *req, const char *browser,
@@ -193,6 +211,19 @@ static int logged_in(sh_req *r, sh_principal *user)
            sh_authz_logged_in(oauth(r), value, strlen(value), user) == SH_OK;
 }
 
+/* 1 if the browser is between password and second factor: a pending
+ * ticket and a challenge cookie (the challenge itself is checked by the
+ * code form's post). */
+static int mfa_pending(sh_req *r)
+{
+    char value[COOKIE_VALUE_MAX];
+
+    if (cookie(r, COOKIE_LOGIN, value, sizeof(value)) != 0 ||
+        !sh_authz_mfa_pending(oauth(r), value, strlen(value)))
+        return 0;
+    return cookie(r, COOKIE_MFA, value, sizeof(value)) == 0;
+}
+
 sh_status sh_api_oauth_authorize(sh_req *r)
 {
     char browser[SH_AUTHZ_BROWSER_LEN + 1];
@@ -207,6 +238,8 @@ sh_status sh_api_oauth_authorize(sh_req *r)
         return rc;
     if (logged_in(r, &user))
         return consent_page(r, &req, browser, &user);
+    if (mfa_pending(r))
+        return mfa_page(r, &req, browser, 200, NULL);
     return login_page(r, &req, browser, 200, NULL);
 }
 
@@ -255,11 +288,11 @@ static sh_status check_csrf(sh_req *r, char browser[SH_AUTHZ_BROWSER_LEN + 1])
 
 sh_status sh_api_oauth_login(sh_req *r)
 {
-    char browser[SH_AUTHZ_BROWSER_LEN + 1], ticket[SH_TOKEN_MAX];
+    char browser[SH_AUTHZ_BROWSER_LEN + 1], ticket[SH_TOKEN_MAX], challenge[SH_TOKEN_MAX];
     const char *email = NULL, *password = NULL;
     sh_authz_request req;
     sh_login_ticket t;
-    int done = 0;
+    int done = 0, max_age;
     sh_status rc = checked_request(r, &req, &done);
 
     if (done)
@@ -270,20 +303,99 @@ sh_status sh_api_oauth_login(sh_req *r)
         sh_req_param_opt(r, "password", SH_FORM_VALUE_MAX, &password) != SH_OK || email == NULL ||
         password == NULL)
         return login_page(r, &req, browser, 400, "Enter your e-mail and password.");
-    rc = sh_authz_login(oauth(r), email, password, strlen(password), &t, ticket);
+    rc = sh_authz_login(oauth(r), email, password, strlen(password), &t, ticket, challenge);
     if (rc == SH_ERR_INVALID_CREDENTIALS)
         return login_page(r, &req, browser, 401, "Wrong e-mail or password.");
     if (rc != SH_OK)
         return rc;
-    if (t.stage != SH_LOGIN_DONE) {
-        sodium_memzero(ticket, sizeof(ticket));
-        return sh_req_fail(r, SH_ERR_FORBIDDEN, "This account needs a second factor.");
-    }
-    rc = set_cookie(r, COOKIE_LOGIN, ticket, SH_OAUTH_LOGIN_TTL_S);
+    /* a pending ticket lives as long as its challenge; GET then shows the code form */
+    max_age = (int)((t.expires_at - t.login_at) / SH_USEC);
+    rc = set_cookie(r, COOKIE_LOGIN, ticket, max_age);
+    if (rc == SH_OK && t.stage == SH_LOGIN_MFA_PENDING)
+        rc = set_cookie(r, COOKIE_MFA, challenge, max_age);
     sodium_memzero(ticket, sizeof(ticket));
+    sodium_memzero(challenge, sizeof(challenge));
     if (rc != SH_OK)
         return rc;
     return back_to_authorize(r, &req);
+}
+
+/* A form field the user may leave empty (browsers send "" for it). */
+static sh_status optional_field(sh_req *r, const char *name, const char **out)
+{
+    sh_status rc = sh_req_param_opt(r, name, SH_FIELD_CODE_MAX, out);
+
+    if (rc == SH_OK && *out != NULL && **out == '\0')
+        *out = NULL;
+    return rc;
+}
+
+/* The answer to a second factor that was not accepted. */
+static sh_status mfa_refused(sh_req *r, const sh_authz_request *req, const char *browser,
+                             sh_status rc, int retry)
+{
+    char text[128], num[16];
+
+    switch (rc) {
+    case SH_ERR_INVALID_CODE:
+        return mfa_page(r, req, browser, 401, "That code is wrong or was already used.");
+    case SH_ERR_RATE_LIMITED:
+        retry = retry > 0 ? retry : 1;
+        snprintf(num, sizeof(num), "%d", retry);
+        snprintf(text, sizeof(text),
+                 "Too many wrong codes for this account. Try again in %d minute%s.",
+                 (retry + 59) / 60, retry > 60 ? "s" : "");
+        if ((rc = sh_req_add_header(r, "Retry-After", num)) != SH_OK)
+            return rc;
+        return mfa_page(r, req, browser, 429, text);
+    case SH_ERR_INVALID_TOKEN: /* expired, used, dead after 5 wrong codes, revoked */
+        if ((rc = set_cookie(r, COOKIE_MFA, "", 0)) != SH_OK ||
+            (rc = set_cookie(r, COOKIE_LOGIN, "", 0)) != SH_OK)
+            return rc;
+        return login_page(r, req, browser, 401,
+                          "Your sign-in has expired or had too many wrong codes. Sign in again.");
+    default:
+        return rc;
+    }
+}
+
+sh_status sh_api_oauth_mfa(sh_req *r)
+{
+    char browser[SH_AUTHZ_BROWSER_LEN + 1], ticket[SH_TOKEN_MAX] = "";
+    char challenge[SH_TOKEN_MAX] = "", fresh[SH_TOKEN_MAX];
+    const char *code = NULL, *recovery = NULL;
+    sh_authz_request req;
+    sh_login_ticket t;
+    int done = 0, retry = 0;
+    sh_status rc = checked_request(r, &req, &done);
+
+    if (done)
+        return rc;
+    if ((rc = check_csrf(r, browser)) != SH_OK)
+        return rc;
+    if (!mfa_pending(r))
+        return mfa_refused(r, &req, browser, SH_ERR_INVALID_TOKEN, 0);
+    if (optional_field(r, "code", &code) != SH_OK ||
+        optional_field(r, "recovery_code", &recovery) != SH_OK ||
+        (code == NULL) == (recovery == NULL))
+        return mfa_page(r, &req, browser, 400, "Enter either the 6-digit code or a recovery code.");
+    (void)cookie(r, COOKIE_LOGIN, ticket, sizeof(ticket));
+    (void)cookie(r, COOKIE_MFA, challenge, sizeof(challenge));
+    rc = sh_authz_second_factor(oauth(r), ticket, strlen(ticket), challenge, strlen(challenge),
+                                code, recovery, &t, fresh, &retry);
+    if (rc != SH_OK) {
+        rc = mfa_refused(r, &req, browser, rc, retry);
+        goto out;
+    }
+    if ((rc = set_cookie(r, COOKIE_LOGIN, fresh, SH_OAUTH_LOGIN_TTL_S)) != SH_OK ||
+        (rc = set_cookie(r, COOKIE_MFA, "", 0)) != SH_OK)
+        goto out;
+    rc = back_to_authorize(r, &req);
+out:
+    sodium_memzero(ticket, sizeof(ticket));
+    sodium_memzero(challenge, sizeof(challenge));
+    sodium_memzero(fresh, sizeof(fresh));
+    return rc;
 }
 
 sh_status sh_api_oauth_consent(sh_req *r)

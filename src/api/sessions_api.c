@@ -6,7 +6,7 @@
 #include "auth/sessions.h"
 #include "auth/token_class.h"
 
-static sh_status reply_tokens(sh_req *r, sh_token_pair *t)
+sh_status sh_api_reply_tokens(sh_req *r, sh_token_pair *t)
 {
     sh_req_reply(r, 200,
                  json_pack("{s:s, s:s, s:s, s:I, s:o}", "access_token", t->access, "refresh_token",
@@ -18,27 +18,34 @@ static sh_status reply_tokens(sh_req *r, sh_token_pair *t)
 
 sh_status sh_api_sessions_create(sh_req *r)
 {
-    const char *email, *password, *client, *device;
-    size_t plen;
-    sh_token_pair t;
-    int cls;
+    const char *client;
+    sh_login_in in = {0};
+    sh_login_out out;
     sh_status rc;
 
-    if ((rc = sh_req_string(r, "email", SH_FIELD_EMAIL_MAX, &email, NULL)) ||
-        (rc = sh_req_string(r, "password", SH_FIELD_PASSWORD_MAX, &password, &plen)) ||
+    if ((rc = sh_req_string(r, "email", SH_FIELD_EMAIL_MAX, &in.email, NULL)) ||
+        (rc =
+             sh_req_string(r, "password", SH_FIELD_PASSWORD_MAX, &in.password, &in.password_len)) ||
         (rc = sh_req_string(r, "client", 16, &client, NULL)) ||
-        (rc = sh_req_string_opt(r, "device_name", SH_FIELD_NAME_MAX, &device)))
+        (rc = sh_req_string_opt(r, "device_name", SH_FIELD_NAME_MAX, &in.device_name)))
         return rc;
-    cls = sh_class_from_name(client);
-    if (cls == SH_CLASS_NONE)
+    in.token_class = sh_class_from_name(client);
+    if (in.token_class == SH_CLASS_NONE)
         return sh_req_fail(r, SH_ERR_INVALID_REQUEST,
                            "field 'client' must be one of android, ios, web, cli");
-    rc = sh_session_login(&sh_api_app(r)->auth, email, password, plen, cls, device, &t);
+    rc = sh_session_login(&sh_api_app(r)->auth, &in, &out);
     if (rc == SH_ERR_INVALID_REQUEST)
         return sh_req_fail(r, rc, "field 'device_name' must be 1 to 128 printable characters");
     if (rc != SH_OK)
-        return rc;
-    return reply_tokens(r, &t);
+        return sh_api_limited(r, rc, out.retry_after_s);
+    if (!out.mfa_required)
+        return sh_api_reply_tokens(r, &out.tokens);
+    sh_req_reply(r, 200,
+                 json_pack("{s:b, s:s, s:I, s:[s,s]}", "mfa_required", 1, "mfa_token",
+                           out.mfa_token, "expires_in", (json_int_t)out.mfa_expires_in_s, "methods",
+                           "totp", "recovery_code"));
+    sodium_memzero(&out, sizeof(out));
+    return r->reply != NULL ? SH_OK : SH_ERR_NOMEM;
 }
 
 sh_status sh_api_sessions_refresh(sh_req *r)
@@ -53,7 +60,7 @@ sh_status sh_api_sessions_refresh(sh_req *r)
     rc = sh_session_refresh(&sh_api_app(r)->auth, token, len, &t);
     if (rc != SH_OK)
         return rc;
-    return reply_tokens(r, &t);
+    return sh_api_reply_tokens(r, &t);
 }
 
 static json_t *session_json(const sh_session_view *s)

@@ -12,12 +12,18 @@
 #include <sodium.h>
 
 #include "auth/credentials.h"
+#include "auth/email_verify.h"
+#include "auth/mfa.h"
+#include "auth/notify.h"
+#include "auth/stepup.h"
 #include "auth/sessions.h"
 #include "auth/user_key.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "crypto/hash.h"
 #include "crypto/password.h"
 #include "crypto/seal.h"
+#include "store/store_mfa.h"
 
 void sh_account_view_clear(sh_account_view *v)
 {
@@ -70,6 +76,8 @@ sh_status sh_account_create(const sh_auth *a, const char *email, const char *pas
         rc = SH_ERR_EMAIL_TAKEN;
     if (rc != SH_OK)
         goto out;
+    if (sh_email_verify_send(a, &u, norm) != SH_OK)
+        sh_log_event(SH_LOG_WARN, "mail_queue_failed", "kind", "email_verify");
     memset(out, 0, sizeof(*out));
     out->id = u.id;
     out->created_at = u.created_at;
@@ -172,8 +180,25 @@ out:
     return rc;
 }
 
-sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p, const char *current,
-                                     size_t current_len, const char *next, size_t next_len)
+/* A two-factor user with a stale login must add a code to the password. */
+static sh_status second_factor(const sh_auth *a, const sh_principal *p, const sh_user_rec *u,
+                               const sh_password_change *c, int *retry)
+{
+    int on = 0;
+    sh_status rc;
+
+    if (sh_stepup_recent(a, p))
+        return SH_OK;
+    if ((rc = sh_mfa_enabled(a, &u->id, &on)) != SH_OK || !on)
+        return rc;
+    if (c->code == NULL && c->recovery_code == NULL)
+        return SH_ERR_REAUTH;
+    rc = sh_mfa_verify(a, u, c->recovery_code ? NULL : c->code, c->recovery_code, retry);
+    return (rc == SH_ERR_INVALID_CODE || rc == SH_ERR_NOT_FOUND) ? SH_ERR_REAUTH : rc;
+}
+
+sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p,
+                                     const sh_password_change *c, int *retry_after_s)
 {
     char hash[SH_PASSWORD_HASH_MAX];
     sh_user_rec u;
@@ -181,11 +206,19 @@ sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p, co
 
     if ((rc = sh_store_user_get(a->store, &p->user, &u)) != SH_OK)
         return rc;
-    if ((rc = sh_password_verify(u.password_hash, current, current_len)) != SH_OK)
+    rc = sh_limits_account_check(a->limits, SH_LIMIT_LOGIN, u.email_idx, SH_STORE_HASH_LEN,
+                                 retry_after_s);
+    if (rc != SH_OK)
         goto out;
-    if ((rc = sh_password_policy_check(next, next_len)) != SH_OK)
+    if ((rc = sh_password_verify(u.password_hash, c->current, c->current_len)) != SH_OK) {
+        sh_limits_account_charge(a->limits, SH_LIMIT_LOGIN, u.email_idx, SH_STORE_HASH_LEN);
         goto out;
-    if ((rc = sh_password_hash(next, next_len, hash)) != SH_OK)
+    }
+    if ((rc = sh_password_policy_check(c->next, c->next_len)) != SH_OK)
+        goto out;
+    if ((rc = second_factor(a, p, &u, c, retry_after_s)) != SH_OK)
+        goto out;
+    if ((rc = sh_password_hash(c->next, c->next_len, hash)) != SH_OK)
         goto out;
     /* the new hash and the end of every other session commit together */
     if ((rc = sh_store_batch_begin(a->store)) != SH_OK)
@@ -196,7 +229,30 @@ sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p, co
     end = sh_store_batch_end(a->store, rc == SH_OK);
     if (rc == SH_OK)
         rc = end;
+    if (rc == SH_OK && sh_notify(a, &u, SH_MAIL_PASSWORD_CHANGED, NULL, NULL) != SH_OK)
+        sh_log_event(SH_LOG_WARN, "mail_queue_failed", "kind", "password_changed");
 out:
+    sodium_memzero(hash, sizeof(hash));
     sh_user_rec_clear(&u);
+    return rc;
+}
+
+sh_status sh_account_delete(const sh_auth *a, const sh_principal *p)
+{
+    sh_id_hex hex;
+    int64_t now = sh_clock_now_us();
+    sh_status rc, end;
+
+    sh_id_to_hex(&p->user, &hex);
+    if ((rc = sh_store_batch_begin(a->store)) != SH_OK)
+        return rc;
+    rc = sh_store_mfa_do(a->store, user_delete, &p->user);
+    if (rc == SH_OK)
+        rc = sh_revocation_add(a->store, a->rev, SH_RULE_USER, hex.s, now, NULL);
+    end = sh_store_batch_end(a->store, rc == SH_OK);
+    if (rc == SH_OK)
+        rc = end;
+    if (rc == SH_OK)
+        sh_log_event(SH_LOG_WARN, "account_deleted", "user_id", hex.s);
     return rc;
 }

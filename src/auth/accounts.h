@@ -36,9 +36,27 @@ sh_status sh_account_create_hashed(const sh_auth *a, const char *email, const ch
 sh_status sh_account_get(const sh_auth *a, const sh_id *user, sh_account_view *out);
 /* Sets (or, with NULL, clears) the display name. */
 sh_status sh_account_set_display_name(const sh_auth *a, const sh_id *user, const char *name);
-/* Changes the password after checking the current one, then ends every other
- * session of the user. Slow: runs Argon2id twice. */
-sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p, const char *current,
-                                     size_t current_len, const char *next, size_t next_len);
+/* A password change as requested: the current password always; for a
+ * two-factor user whose login is older than the step-up window also a code
+ * or a recovery code (NULL when absent). */
+typedef struct sh_password_change {
+    const char *current;
+    size_t current_len;
+    const char *next;
+    size_t next_len;
+    const char *code;
+    const char *recovery_code;
+} sh_password_change;
+
+/* Changes the password after checking the current one (and, for a stale
+ * two-factor login, the code: else SH_ERR_REAUTH), ends every other session
+ * of the user and mails a notice. Slow: runs Argon2id twice. */
+sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p,
+                                     const sh_password_change *c, int *retry_after_s);
+/* Deletes the caller's account (the caller has done the step-up): the row
+ * and with it every session, token, 2FA secret and queued message, and the
+ * wrapped data key, so sealed copies in old backups cannot be opened (P9);
+ * a `user` revocation rule ends every access token at once. */
+sh_status sh_account_delete(const sh_auth *a, const sh_principal *p);
 
 #endif

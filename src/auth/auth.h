@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "auth/limits.h"
 #include "auth/revocation.h"
 #include "core/id.h"
 #include "crypto/keyring.h"
@@ -25,6 +26,8 @@ typedef struct sh_auth {
     const sh_keyring *kr;
     sh_revocation *rev;
     int64_t access_ttl_us;
+    sh_limits *limits;                /* abuse limits; NULL (CLI, seed): none */
+    int64_t stepup_window_us;         /* a login this recent passes step-up; 0: default */
     struct sh_heartbeats *heartbeats; /* group commit; NULL: write directly */
 } sh_auth;
 

@@ -15,6 +15,9 @@
 #include <sodium.h>
 
 #include "auth/credentials.h"
+#include "auth/mfa.h"
+#include "auth/mfa_login.h"
+#include "auth/notify.h"
 #include "auth/token_class.h"
 #include "auth/user_key.h"
 #include "core/clock.h"
@@ -83,14 +86,19 @@ static sh_status end_session(const sh_auth *a, const sh_id *session)
     return rc;
 }
 
-static sh_status find_user(const sh_auth *a, const char *email, sh_user_rec *u)
+/* Looks a user up by e-mail; idx gets the blind index (the per-account
+ * limit key), or the hash of the raw text when it does not normalize. */
+static sh_status find_user(const sh_auth *a, const char *email, uint8_t idx[SH_HASH_LEN],
+                           sh_user_rec *u)
 {
     char norm[SH_EMAIL_MAX + 1];
-    uint8_t idx[SH_HASH_LEN];
     sh_status rc;
 
-    if (sh_email_normalize(email, norm, sizeof(norm)) != SH_OK)
+    memset(u, 0, sizeof(*u));
+    if (sh_email_normalize(email, norm, sizeof(norm)) != SH_OK) {
+        sh_hash_blind_index(a->kr, email, idx);
         return SH_ERR_NOT_FOUND;
+    }
     sh_hash_blind_index(a->kr, norm, idx);
     sodium_memzero(norm, sizeof(norm));
     rc = sh_store_user_get_by_email(a->store, idx, u);
@@ -142,18 +150,37 @@ sh_status sh_session_open(const sh_auth *a, const sh_user_rec *u, int token_clas
     return rc;
 }
 
-sh_status sh_session_check_password(const sh_auth *a, const char *email, const char *password,
-                                    size_t password_len, sh_user_rec *u)
+void sh_session_log_created(const sh_id *session)
 {
-    sh_status rc = find_user(a, email, u);
+    sh_id_hex hex;
 
+    sh_id_to_hex(session, &hex);
+    sh_log_event(SH_LOG_INFO, "session_created", "session_id", hex.s);
+}
+
+/* E-mail and password, behind the account's login limit: a locked account
+ * (known or not) gets SH_ERR_RATE_LIMITED before any hashing; a failure is
+ * charged. On SH_OK *u is filled. */
+static sh_status check_password(const sh_auth *a, const char *email, const char *password,
+                                size_t password_len, sh_user_rec *u, int *retry)
+{
+    uint8_t idx[SH_HASH_LEN];
+    sh_status rc = find_user(a, email, idx, u);
+
+    if (rc != SH_OK && rc != SH_ERR_NOT_FOUND)
+        return rc;
+    if (sh_limits_account_check(a->limits, SH_LIMIT_LOGIN, idx, sizeof(idx), retry) != SH_OK) {
+        sh_user_rec_clear(u);
+        return SH_ERR_RATE_LIMITED;
+    }
     if (rc == SH_ERR_NOT_FOUND) {
         sh_password_burn(password, password_len);
-        return SH_ERR_INVALID_CREDENTIALS;
+        rc = SH_ERR_INVALID_CREDENTIALS;
+    } else {
+        rc = sh_password_verify(u->password_hash, password, password_len);
     }
-    if (rc != SH_OK)
-        return rc;
-    if ((rc = sh_password_verify(u->password_hash, password, password_len)) != SH_OK) {
+    if (rc != SH_OK) {
+        sh_limits_account_charge(a->limits, SH_LIMIT_LOGIN, idx, sizeof(idx));
         sh_user_rec_clear(u);
         return rc;
     }
@@ -161,25 +188,40 @@ sh_status sh_session_check_password(const sh_auth *a, const char *email, const c
     return SH_OK;
 }
 
-sh_status sh_session_login(const sh_auth *a, const char *email, const char *password,
-                           size_t password_len, int token_class, const char *device_name,
-                           sh_token_pair *out)
+sh_status sh_session_check_password(const sh_auth *a, const char *email, const char *password,
+                                    size_t password_len, sh_user_rec *u)
+{
+    return check_password(a, email, password, password_len, u, NULL);
+}
+
+sh_status sh_session_login(const sh_auth *a, const sh_login_in *in, sh_login_out *out)
 {
     sh_user_rec u;
+    int mfa_on = 0;
     sh_status rc;
-    sh_id_hex hex;
 
-    if (token_class <= SH_CLASS_NONE || token_class >= SH_CLASS__COUNT)
+    memset(out, 0, sizeof(*out));
+    if (in->token_class <= SH_CLASS_NONE || in->token_class >= SH_CLASS__COUNT)
         return SH_ERR_INVALID_REQUEST;
-    if (device_name != NULL && !sh_display_name_valid(device_name))
+    if (in->device_name != NULL && !sh_display_name_valid(in->device_name))
         return SH_ERR_INVALID_REQUEST;
-    if ((rc = sh_session_check_password(a, email, password, password_len, &u)) != SH_OK)
+    rc = check_password(a, in->email, in->password, in->password_len, &u, &out->retry_after_s);
+    if (rc != SH_OK)
         return rc;
-    rc = sh_session_open(a, &u, token_class, device_name, out);
-    if (rc == SH_OK) {
-        sh_id_to_hex(&out->session, &hex);
-        sh_log_event(SH_LOG_INFO, "session_created", "session_id", hex.s);
+    if ((rc = sh_mfa_enabled(a, &u.id, &mfa_on)) != SH_OK)
+        goto out;
+    if (mfa_on) {
+        out->mfa_required = 1;
+        rc = sh_mfa_challenge_new(a, &u, in->token_class, in->device_name, out->mfa_token,
+                                  &out->mfa_expires_in_s);
+        goto out;
     }
+    rc = sh_session_open(a, &u, in->token_class, in->device_name, &out->tokens);
+    if (rc == SH_OK) {
+        sh_session_log_created(&out->tokens.session);
+        sh_notify_login(a, &u, in->token_class, in->device_name);
+    }
+out:
     sh_user_rec_clear(&u);
     return rc;
 }

@@ -40,16 +40,40 @@ typedef struct sh_session_list {
     size_t cap;
 } sh_session_list;
 
+/* A login attempt, as typed. Borrowed strings. */
+typedef struct sh_login_in {
+    const char *email;
+    const char *password;
+    size_t password_len;
+    int token_class;
+    const char *device_name; /* may be NULL */
+} sh_login_in;
+
+/* The outcome: tokens, or (mfa_required) a second-factor challenge. The
+ * caller wipes it after replying. */
+typedef struct sh_login_out {
+    sh_token_pair tokens;
+    int mfa_required;
+    char mfa_token[SH_TOKEN_MAX];
+    int64_t mfa_expires_in_s;
+    int retry_after_s; /* with SH_ERR_RATE_LIMITED */
+} sh_login_out;
+
 /* Logs in with e-mail and password. Same SH_ERR_INVALID_CREDENTIALS, in
- * about the same time, for an unknown e-mail and a wrong password. Re-hashes
- * a password stored with older Argon2id parameters. Slow. Wipes nothing the
- * caller owns; out receives the tokens. */
-sh_status sh_session_login(const sh_auth *a, const char *email, const char *password,
-                           size_t password_len, int token_class, const char *device_name,
-                           sh_token_pair *out);
+ * about the same time, for an unknown e-mail and a wrong password; failures
+ * are charged to the account's login limit (keyed by the e-mail's blind
+ * index, so unknown addresses behave alike) and a locked account gets
+ * SH_ERR_RATE_LIMITED before any hashing. Re-hashes a password stored with
+ * older Argon2id parameters. For a two-factor user the answer is a
+ * challenge (out->mfa_required) instead of tokens. Queues a new-login alert
+ * for a client not seen before. Slow. */
+sh_status sh_session_login(const sh_auth *a, const sh_login_in *in, sh_login_out *out);
+/* Logs session_created for a new session. */
+void sh_session_log_created(const sh_id *session);
 /* Checks e-mail and password without opening a session (the OAuth login
- * page uses it). Same timing and errors as sh_session_login; re-hashes an
- * old hash. On SH_OK *u is filled (release with sh_user_rec_clear). */
+ * page uses it). Same timing, errors and per-account limit as sh_session_login;
+ * re-hashes an old hash. Does not look at two-factor login: the caller must. On SH_OK *u is filled
+ * (release with sh_user_rec_clear). */
 sh_status sh_session_check_password(const sh_auth *a, const char *email, const char *password,
                                     size_t password_len, sh_user_rec *u);
 /* Opens a session for an already authenticated user record (login, seed). */

@@ -35,6 +35,9 @@ void sh_config_init(sh_config *c)
     c->argon2_ops = 2;
     c->argon2_mem_kib = (size_t)19 * 1024;
     c->access_log = 1;
+    c->address_limits = 1;
+    c->reauth_window_s = 300;
+    set_str(c->mail_from, sizeof(c->mail_from), "safehouse@localhost");
     c->oauth_access_ttl_s = 3600;
     c->oauth_code_ttl_s = 600;
     if ((v = getenv("SAFEHOUSE_ISSUER")) != NULL && *v)
@@ -75,6 +78,11 @@ enum {
     OPT_NO_ACCESS_LOG,
     OPT_DEBUG,
     OPT_HASH_QUEUE,
+    OPT_SMTP_URL,
+    OPT_MAIL_FROM,
+    OPT_MAIL_SPOOL,
+    OPT_NO_ADDRESS_LIMITS,
+    OPT_REAUTH_WINDOW,
     OPT_ISSUER,
     OPT_OAUTH_ACCESS_TTL,
     OPT_OAUTH_CODE_TTL,
@@ -91,6 +99,11 @@ static const struct option serve_opts[] = {
     {"hash-queue", required_argument, NULL, OPT_HASH_QUEUE},
     {"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"smtp-url", required_argument, NULL, OPT_SMTP_URL},
+    {"mail-from", required_argument, NULL, OPT_MAIL_FROM},
+    {"mail-spool", required_argument, NULL, OPT_MAIL_SPOOL},
+    {"no-address-limits", no_argument, NULL, OPT_NO_ADDRESS_LIMITS},
+    {"reauth-window", required_argument, NULL, OPT_REAUTH_WINDOW},
     {"issuer", required_argument, NULL, OPT_ISSUER},
     {"oauth-access-ttl", required_argument, NULL, OPT_OAUTH_ACCESS_TTL},
     {"oauth-code-ttl", required_argument, NULL, OPT_OAUTH_CODE_TTL},
@@ -145,6 +158,31 @@ int sh_config_parse_serve(sh_config *c, int argc, char **argv)
             break;
         case OPT_DEBUG:
             c->log_debug = 1;
+            break;
+        case OPT_SMTP_URL:
+            if (strncmp(optarg, "smtp://", 7) != 0 && strncmp(optarg, "smtps://", 8) != 0) {
+                fprintf(stderr, "safehouse: --smtp-url must start with smtp:// or smtps://\n");
+                return -1;
+            }
+            set_str(c->smtp_url, sizeof(c->smtp_url), optarg);
+            break;
+        case OPT_MAIL_FROM:
+            if (strchr(optarg, '@') == NULL || strpbrk(optarg, "\r\n<> ") != NULL) {
+                fprintf(stderr, "safehouse: --mail-from needs a plain address\n");
+                return -1;
+            }
+            set_str(c->mail_from, sizeof(c->mail_from), optarg);
+            break;
+        case OPT_MAIL_SPOOL:
+            set_str(c->mail_spool, sizeof(c->mail_spool), optarg);
+            break;
+        case OPT_REAUTH_WINDOW:
+            if (parse_num("--reauth-window", optarg, 1, 3600, &v))
+                return -1;
+            c->reauth_window_s = (int64_t)v;
+            break;
+        case OPT_NO_ADDRESS_LIMITS:
+            c->address_limits = 0;
             break;
         case OPT_ISSUER:
             if (strlen(optarg) >= sizeof(c->issuer) ||

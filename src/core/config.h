@@ -25,9 +25,14 @@ typedef struct sh_config {
     size_t argon2_mem_kib;
     int access_log;
     int log_debug;
-    char issuer[256];           /* OAuth issuer URL; default http://<listen> */
-    int64_t oauth_access_ttl_s; /* partner access tokens (>= 360) */
-    int64_t oauth_code_ttl_s;   /* authorization codes (<= 600) */
+    int64_t reauth_window_s;           /* step-up: a login this recent suffices */
+    int address_limits;                /* per-client-address limits on */
+    char smtp_url[SH_CONFIG_PATH_MAX]; /* "" : spool outgoing mail */
+    char mail_from[SH_CONFIG_ADDR_MAX];
+    char mail_spool[SH_CONFIG_PATH_MAX]; /* "" : DATA_DIR/mail-spool */
+    char issuer[256];                    /* OAuth issuer URL; default http://<listen> */
+    int64_t oauth_access_ttl_s;          /* partner access tokens (>= 360) */
+    int64_t oauth_code_ttl_s;            /* authorization codes (<= 600) */
 } sh_config;
 
 /* Fills defaults, then applies the environment. */

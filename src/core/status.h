@@ -17,6 +17,7 @@ typedef enum sh_status {
     SH_ERR_IO,
     SH_ERR_STORE,           /* database failure */
     SH_ERR_BUSY,            /* a bounded queue is full; retry later */
+    SH_ERR_UNAVAILABLE,     /* shutting down: not taking new work */
     SH_ERR_INVALID_JSON,    /* body is not valid JSON / UTF-8 */
     SH_ERR_INVALID_REQUEST, /* JSON is valid but fields are missing/wrong */
     SH_ERR_UNSUPPORTED_MEDIA,
@@ -32,8 +33,10 @@ typedef enum sh_status {
     SH_ERR_NO_ROUTE,        /* path unknown */
     SH_ERR_METHOD,          /* path known, method not */
     SH_ERR_CONFLICT,        /* generic unique-constraint conflict */
+    SH_ERR_REAUTH,          /* sensitive action: a fresh login or password (+ code) needed */
+    SH_ERR_RATE_LIMITED,    /* a per-account or per-address limit refused; see retry_after */
+    SH_ERR_INVALID_CODE,    /* wrong, reused or expired second-factor / recovery code */
     SH_ERR_UNKNOWN_ACCOUNT, /* sharing with an e-mail that has no account */
-    SH_ERR_UNAVAILABLE,     /* shutting down: not taking new work */
     /* OAuth 2.0 (RFC 6749 5.2, RFC 6750 3.1): the problem code is the
      * RFC's error code */
     SH_ERR_INVALID_CLIENT,      /* client authentication failed */

@@ -3,6 +3,9 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct job {
     sh_work_fn fn;
@@ -17,6 +20,7 @@ struct sh_workpool {
     int stopping;
     pthread_t *threads;
     size_t nthreads;
+    int nice;
 };
 
 static void *worker(void *arg)
@@ -24,6 +28,8 @@ static void *worker(void *arg)
     sh_workpool *wp = arg;
     struct job j;
 
+    if (wp->nice != 0) /* this thread only: a Linux thread id is a process id here */
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), wp->nice);
     pthread_mutex_lock(&wp->lock);
     for (;;) {
         while (wp->count == 0 && !wp->stopping)
@@ -45,10 +51,16 @@ static void *worker(void *arg)
 
 sh_status sh_workpool_new(size_t threads, size_t queue_max, sh_workpool **out)
 {
+    return sh_workpool_new_nice(threads, queue_max, 0, out);
+}
+
+sh_status sh_workpool_new_nice(size_t threads, size_t queue_max, int nice, sh_workpool **out)
+{
     sh_workpool *wp = calloc(1, sizeof(*wp));
 
     if (wp == NULL)
         return SH_ERR_NOMEM;
+    wp->nice = nice;
     wp->ring = calloc(queue_max, sizeof(struct job));
     wp->threads = calloc(threads, sizeof(pthread_t));
     if (wp->ring == NULL || wp->threads == NULL) {

@@ -19,8 +19,13 @@ typedef void (*sh_work_fn)(void *arg);
 
 /* Starts `threads` workers with room for `queue_max` waiting jobs. */
 sh_status sh_workpool_new(size_t threads, size_t queue_max, sh_workpool **out);
+/* Like sh_workpool_new, with the workers' scheduling priority lowered by
+ * `nice` (Linux applies nice per thread): CPU-bound jobs (Argon2id) then
+ * yield to the event threads when the cores are busy, so a flood of logins
+ * slows logins, not every other request. */
+sh_status sh_workpool_new_nice(size_t threads, size_t queue_max, int nice, sh_workpool **out);
 /* Queues fn(arg). SH_ERR_BUSY if the queue is full, SH_ERR_UNAVAILABLE if
- * the pool is stopping (the server is shutting down). */
+ * the pool is stopping. */
 sh_status sh_workpool_submit(sh_workpool *wp, sh_work_fn fn, void *arg);
 /* Runs every queued job, then joins the workers. Later submits get
  * SH_ERR_UNAVAILABLE. Idempotent. */

@@ -437,7 +437,7 @@ sh_status sh_device_role(const sh_auth *a, const sh_principal *user, const sh_id
 }
 
 sh_status sh_device_claim(const sh_auth *a, const sh_principal *user, const char *code,
-                          size_t code_len, const char *name, sh_device_view *out)
+                          size_t code_len, const char *name, sh_device_view *out, int *retry)
 {
     char canonical[SH_CLAIM_CHARS + 1];
     uint8_t claim_hash[SH_HASH_LEN];
@@ -449,13 +449,21 @@ sh_status sh_device_claim(const sh_auth *a, const sh_principal *user, const char
 
     if (!sh_display_name_valid(name))
         return SH_ERR_INVALID_REQUEST;
-    if (sh_claim_code_canonical(code, code_len, canonical) != SH_OK)
+    /* Failed claims cost the account (the address is charged per request
+     * by the route's limit column): guessing codes stays hopeless. */
+    if (sh_limits_account_check(a->limits, SH_LIMIT_CLAIM, user->user.b, SH_ID_LEN, retry) != SH_OK)
+        return SH_ERR_RATE_LIMITED;
+    if (sh_claim_code_canonical(code, code_len, canonical) != SH_OK) {
+        sh_limits_account_charge(a->limits, SH_LIMIT_CLAIM, user->user.b, SH_ID_LEN);
         return SH_ERR_NOT_FOUND; /* not a code: cannot match any device */
+    }
     hash_claim(a, canonical, claim_hash);
     sodium_memzero(canonical, sizeof(canonical));
     if ((rc = owner_key(a, &user->user, &key)) != SH_OK)
         return rc;
     rc = sh_store_dev(a->store)->claim(a->store, claim_hash, sh_clock_now_us(), &user->user, &d);
+    if (rc == SH_ERR_NOT_FOUND)
+        sh_limits_account_charge(a->limits, SH_LIMIT_CLAIM, user->user.b, SH_ID_LEN);
     if (rc != SH_OK)
         goto out;
     rc = seal_field(&key, &d.id, "name", d.generation, name, &ct, &ct_len);

@@ -102,8 +102,10 @@ sh_status sh_device_heartbeat(const sh_auth *a, const sh_principal *dev, const c
 sh_status sh_device_reset(const sh_auth *a, const sh_principal *dev, sh_device_secrets *out);
 
 /* User side. `user` is the authenticated principal. */
+/* Claims the device holding an unexpired code. Failures are counted per
+ * account: SH_ERR_RATE_LIMITED with *retry (seconds) once they run out. */
 sh_status sh_device_claim(const sh_auth *a, const sh_principal *user, const char *code,
-                          size_t code_len, const char *name, sh_device_view *out);
+                          size_t code_len, const char *name, sh_device_view *out, int *retry);
 /* The caller's devices; for a partner, the granted ones still valid. */
 sh_status sh_device_list_for(const sh_auth *a, const sh_principal *user, sh_device_list *out);
 sh_status sh_device_get(const sh_auth *a, const sh_principal *user, const sh_id *id,

@@ -5,9 +5,10 @@
  *   begin:   no route (404), wrong method (405 + Allow), Content-Length
  *            above the route's limit (413)
  *   append:  body above the limit (413)
- *   prepare: authentication (401/403), then for JSON body routes an empty
- *            body, a wrong Content-Type (415), bad JSON (400), a non-object
- *            (400); for form routes a bad query string or urlencoded body
+ *   prepare: a per-address limit (429), authentication (401/403), then for
+ *            JSON body routes an empty body, a wrong Content-Type (415), bad
+ *            JSON (400), a non-object (400); for form routes a bad query
+ *            string or urlencoded body
  *   run:     whatever the handler returns
  * An error is rendered as problem+json, or as RFC 6749 error JSON on
  * SH_ROUTE_OAUTH routes, or as an HTML page on SH_ROUTE_HTML routes.
@@ -157,6 +158,8 @@ static sh_status prepare(sh_exchange *x)
     const struct sh_route *rt = x->r.route;
     sh_status rc;
 
+    if (rt->limit != 0 && x->pl->admit != NULL && (rc = x->pl->admit(x->pl->app, &x->r)) != SH_OK)
+        return rc;
     if (rt->auth != SH_AUTH_NONE) {
         read_bearer(x);
         rc = x->pl->authenticate(x->pl->app, rt->auth, &x->r);
@@ -165,6 +168,8 @@ static sh_status prepare(sh_exchange *x)
         x->r.authenticated = 1;
     }
     if (rt->flags & SH_ROUTE_BODY)
+        return parse_body(x);
+    if ((rt->flags & SH_ROUTE_BODY_OPT) && x->len > 0)
         return parse_body(x);
     if (rt->flags & SH_ROUTE_FORM)
         return parse_form(x);
@@ -302,7 +307,7 @@ static sh_status problem(const sh_exchange *x, sh_status st, sh_response *out)
                    st == SH_ERR_UNAUTHENTICATED ? "Bearer" : "Bearer error=\"invalid_token\"");
     if (st == SH_ERR_INSUFFICIENT_SCOPE) /* RFC 6750 3.1 */
         add_header(out, "WWW-Authenticate", "Bearer error=\"insufficient_scope\"");
-    if (st == SH_ERR_BUSY) {
+    if (sh_status_http(st) == 429) {
         snprintf(out->retry_after, sizeof(out->retry_after), "%d",
                  x->r.retry_after > 0 ? x->r.retry_after : 1);
         add_header(out, "Retry-After", out->retry_after);

@@ -35,6 +35,11 @@
  * SH_ERR_INVALID_TOKEN. Called on an event thread: must not block. */
 typedef sh_status (*sh_authenticate_fn)(void *app, enum sh_auth_kind kind, sh_req *r);
 
+/* Per-address admission for routes with a `limit`: called on the event
+ * thread before authentication, body parsing or any queued work. Returns
+ * SH_OK or SH_ERR_RATE_LIMITED with r->retry_after set. Must not block. */
+typedef sh_status (*sh_admit_fn)(void *app, sh_req *r);
+
 /* Returns the NUL-terminated value of request header `name` (matched
  * without regard to case), or NULL if absent. */
 typedef const char *(*sh_header_fn)(void *ctx, const char *name);
@@ -49,12 +54,14 @@ typedef struct sh_request_source {
     void *ctx;
 } sh_request_source;
 
-/* What a listener serves: its route table and how it authenticates. */
+/* What a listener serves: its route table, how it authenticates and how it
+ * admits (admit may be NULL: no per-address limits). */
 typedef struct sh_pipeline {
     const struct sh_route *routes;
     size_t nroutes;
     void *app;
     sh_authenticate_fn authenticate;
+    sh_admit_fn admit;
 } sh_pipeline;
 
 typedef struct sh_exchange {
@@ -90,15 +97,18 @@ typedef struct sh_response {
 
 /* Starts an exchange: request id, route match, Content-Length against the
  * route's body limit. Never fails; a failure is remembered in x->err and
- * answered by sh_exchange_render. */
+ * answered by sh_exchange_render. The client address (x->r.peer) is the
+ * caller's to fill; it stays unknown otherwise. */
 void sh_exchange_begin(sh_exchange *x, const sh_pipeline *pl, const char *method, const char *path,
                        const sh_request_source *src);
 /* Appends body bytes, up to the route's limit (past it: payload_too_large,
  * and the rest is discarded). */
 void sh_exchange_append(sh_exchange *x, const char *data, size_t n);
-/* Authenticates (if the route needs it) and parses the body (JSON) or the
- * form (query string of a GET, urlencoded body otherwise) if the route
- * takes one. Returns x->err: SH_OK when the handler may run. */
+/* Admits (routes with a per-address limit), authenticates (if the route
+ * needs it) and parses the body (JSON; optional JSON for SH_ROUTE_BODY_OPT)
+ * or the form (query string of a GET, urlencoded body otherwise) if the
+ * route takes one. Returns x->err: SH_OK when the handler may run;
+ * SH_ERR_RATE_LIMITED is the caller's to answer late (see tarpit.h). */
 sh_status sh_exchange_prepare(sh_exchange *x);
 /* Runs the route's handler and records its status in x->err. May run on
  * any thread; the exchange must not be touched by another meanwhile. */

@@ -77,6 +77,16 @@ sh_status sh_req_param_id(sh_req *r, int i, sh_id *out)
     return SH_OK;
 }
 
+size_t sh_req_peer_key(const sh_req *r, uint8_t out[SH_PEER_LEN])
+{
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    memcpy(out, r->peer, SH_PEER_LEN);
+    if (memcmp(r->peer, v4_mapped, sizeof(v4_mapped)) == 0)
+        return SH_PEER_LEN;
+    return 8; /* an IPv6 client usually holds a whole /64 */
+}
+
 sh_status sh_req_reply_text(sh_req *r, int status, const char *ctype, char *text, size_t len)
 {
     free(r->text);

@@ -41,14 +41,15 @@ enum sh_auth_kind {
 };
 
 enum sh_route_flags {
-    SH_ROUTE_BODY = 1 << 0,  /* needs a JSON object body */
-    SH_ROUTE_HASH = 1 << 1,  /* runs Argon2id: handled in the hash pool */
-    SH_ROUTE_WRITE = 1 << 2, /* waits on a durable commit: handled in the write pool */
-    SH_ROUTE_FORM = 1 << 3,  /* form parameters in r->form: the query string of a GET, an
-                                application/x-www-form-urlencoded body otherwise */
-    SH_ROUTE_OAUTH = 1 << 4, /* errors as RFC 6749 JSON ({"error": ...}), not problem+json */
-    SH_ROUTE_HTML = 1 << 5,  /* a browser page: errors as an HTML page, and every answer
-                                carries CSP, X-Frame-Options: DENY and friends */
+    SH_ROUTE_BODY = 1 << 0,     /* needs a JSON object body */
+    SH_ROUTE_HASH = 1 << 1,     /* runs Argon2id: handled in the hash pool */
+    SH_ROUTE_WRITE = 1 << 2,    /* waits on a durable commit: handled in the write pool */
+    SH_ROUTE_FORM = 1 << 3,     /* form parameters in r->form: the query string of a GET, an
+                                   application/x-www-form-urlencoded body otherwise */
+    SH_ROUTE_OAUTH = 1 << 4,    /* errors as RFC 6749 JSON ({"error": ...}), not problem+json */
+    SH_ROUTE_HTML = 1 << 5,     /* a browser page: errors as an HTML page, and every answer
+                                   carries CSP, X-Frame-Options: DENY and friends */
+    SH_ROUTE_BODY_OPT = 1 << 6, /* a JSON object body is parsed when one is sent */
 };
 
 struct sh_route {
@@ -63,12 +64,15 @@ struct sh_route {
      * route. 0: never reachable with a partner token (accounts, sessions,
      * sharing, health...). */
     unsigned partner;
+    int limit; /* per-address limit (enum sh_limit_kind), 0 = none */
 };
 
 struct sh_resp_header {
     const char *name; /* static */
     char *value;      /* owned */
 };
+
+#define SH_PEER_LEN 16 /* client address as IPv6; IPv4 as ::ffff:a.b.c.d */
 
 struct sh_req {
     void *app; /* the listener's context */
@@ -85,6 +89,8 @@ struct sh_req {
     sh_principal principal; /* valid when authenticated */
     int authenticated;
     char req_id[SH_REQ_ID_LEN + 1];
+    uint8_t peer[SH_PEER_LEN]; /* the connection's client address (never logged) */
+    int peer_known;
 
     /* response, set by the handler */
     int status;                 /* 200, 201, 204 ... */
@@ -129,6 +135,9 @@ sh_status sh_req_string_opt(sh_req *r, const char *field, size_t max_bytes, cons
 /* Absent -> *present 0; null -> *out NULL; string -> *out. */
 sh_status sh_req_string_nullable(sh_req *r, const char *field, size_t max_bytes, const char **out,
                                  int *present);
+/* The key a per-address limit uses for this client: the whole address for
+ * IPv4 (and IPv4-mapped), the /64 prefix for IPv6. Returns its length. */
+size_t sh_req_peer_key(const sh_req *r, uint8_t out[SH_PEER_LEN]);
 /* Path parameter {name} number i as a 128-bit id; SH_ERR_NOT_FOUND if it is
  * not one (an id that cannot exist is an unknown resource). */
 sh_status sh_req_param_id(sh_req *r, int i, sh_id *out);

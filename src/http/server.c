@@ -25,10 +25,14 @@
 
 #include "core/log.h"
 #include "http/pipeline.h"
+#include "http/tarpit.h"
 
 #define MAX_DAEMONS 64
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 4096
+/* Refusals for being too fast (429) are answered this late; see tarpit.h. */
+#define TARPIT_MS 250
+#define TARPIT_CAP 8192
 
 enum req_state { ST_NEW, ST_RUNNING, ST_DONE };
 
@@ -37,6 +41,7 @@ struct sh_server {
     sh_pipeline pl;
     struct MHD_Daemon *daemons[MAX_DAEMONS];
     unsigned ndaemons;
+    sh_tarpit *tarpit;
 };
 
 /* One request: the pipeline's exchange plus what libmicrohttpd needs. */
@@ -46,6 +51,28 @@ struct conn_req {
     struct MHD_Connection *conn;
     enum req_state state;
 };
+
+/* The client address from the connection itself (never from a header). */
+static void read_peer(struct MHD_Connection *conn, sh_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    memset(r->peer, 0, sizeof(r->peer));
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)sa;
+        r->peer[10] = r->peer[11] = 0xff;
+        memcpy(r->peer + 12, &v4->sin_addr, 4);
+        r->peer_known = 1;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)sa;
+        memcpy(r->peer, &v6->sin6_addr, 16);
+        r->peer_known = 1;
+    }
+}
 
 static const char *lookup_header(void *ctx, const char *name)
 {
@@ -117,12 +144,42 @@ static sh_workpool *pool_for(const struct conn_req *cr)
     return NULL;
 }
 
+static void release_late(void *arg)
+{
+    struct conn_req *cr = arg;
+
+    cr->state = ST_DONE;
+    MHD_resume_connection(cr->conn);
+}
+
+/* A request refused for being too fast (an address limit, a full pool) is
+ * answered TARPIT_MS late, from a suspended connection. suspended: the
+ * caller has already suspended it. Returns 1 when held, 0 when the tarpit is
+ * full (the caller answers now; the connection is as it was). */
+static int hold_refusal(struct conn_req *cr, int suspended)
+{
+    if (cr->srv->tarpit == NULL)
+        return 0;
+    cr->state = ST_RUNNING;
+    if (!suspended)
+        MHD_suspend_connection(cr->conn);
+    if (sh_tarpit_hold(cr->srv->tarpit, release_late, cr) == SH_OK)
+        return 1;
+    if (!suspended)
+        MHD_resume_connection(cr->conn);
+    cr->state = ST_NEW;
+    return 0;
+}
+
 static enum MHD_Result dispatch(struct conn_req *cr)
 {
     sh_workpool *pool;
     sh_status rc;
 
-    if (sh_exchange_prepare(&cr->x) != SH_OK)
+    rc = sh_exchange_prepare(&cr->x);
+    if (rc == SH_ERR_RATE_LIMITED && hold_refusal(cr, 0))
+        return MHD_YES;
+    if (rc != SH_OK)
         return respond(cr);
     pool = pool_for(cr);
     if (pool != NULL) {
@@ -131,12 +188,11 @@ static enum MHD_Result dispatch(struct conn_req *cr)
         rc = sh_workpool_submit(pool, slow_job, cr);
         if (rc == SH_OK)
             return MHD_YES;
-        if (rc == SH_ERR_BUSY) {
-            cr->x.err = sh_req_fail(&cr->x.r, SH_ERR_BUSY, "server busy, retry later");
-            cr->x.r.retry_after = 1;
-        } else {
-            cr->x.err = sh_req_fail(&cr->x.r, SH_ERR_UNAVAILABLE, "server is shutting down");
-        }
+        cr->x.err = rc == SH_ERR_BUSY ? sh_req_fail(&cr->x.r, rc, "server busy, retry later")
+                                      : sh_req_fail(&cr->x.r, rc, "shutting down");
+        cr->x.r.retry_after = 1;
+        if (rc == SH_ERR_BUSY && hold_refusal(cr, 1))
+            return MHD_YES;
         cr->state = ST_DONE;
         MHD_resume_connection(cr->conn);
         return MHD_YES;
@@ -163,6 +219,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cr->conn = conn;
         src = (sh_request_source){lookup_header, lookup_query, conn};
         sh_exchange_begin(&cr->x, &srv->pl, method, url, &src);
+        read_peer(conn, &cr->x.r);
         *con_cls = cr;
         return MHD_YES;
     }
@@ -295,6 +352,11 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
     s->pl.nroutes = cfg->nroutes;
     s->pl.app = cfg->app;
     s->pl.authenticate = cfg->authenticate;
+    s->pl.admit = cfg->admit;
+    if (sh_tarpit_new(TARPIT_MS, TARPIT_CAP, &s->tarpit) != SH_OK) {
+        free(s);
+        return SH_ERR_NOMEM;
+    }
     for (unsigned i = 0; i < cfg->threads && i < MAX_DAEMONS; i++) {
         s->daemons[i] = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -339,6 +401,8 @@ void sh_server_stop(sh_server *s, unsigned grace_ms)
 {
     if (s == NULL)
         return;
+    sh_tarpit_free(s->tarpit); /* answers every held refusal now */
+    s->tarpit = NULL;
     for (unsigned waited = 0; waited < grace_ms && open_connections(s) > 0; waited += 10)
         usleep(10000);
     for (unsigned i = 0; i < s->ndaemons; i++)

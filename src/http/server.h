@@ -31,6 +31,7 @@ struct sh_listener_cfg {
     size_t nroutes;
     void *app;
     sh_authenticate_fn authenticate;
+    sh_admit_fn admit;       /* may be NULL */
     unsigned threads;        /* daemons sharing the port (>= 1) */
     sh_workpool *hash_pool;  /* for SH_ROUTE_HASH routes */
     sh_workpool *write_pool; /* for SH_ROUTE_WRITE routes */

@@ -8,6 +8,8 @@
 
 #include <sodium.h>
 
+#include "auth/mfa.h"
+#include "auth/mfa_login.h"
 #include "auth/sessions.h"
 #include "auth/token_class.h"
 #include "core/clock.h"
@@ -120,46 +122,100 @@ int sh_authz_csrf_ok(const sh_oauth *o, const char *browser, const char *present
     return sodium_memcmp(want, presented, SH_AUTHZ_CSRF_LEN) == 0;
 }
 
-/* The seam for two-factor login: 1 when the account has a second factor
- * that must be checked before consent. Nothing in this build enrols one
- * yet, so no account has one. */
-static int needs_second_factor(const sh_user_rec *u)
+/* 1 when the account has a second factor that must be checked before
+ * consent. Fails closed: when the store cannot say, the second factor is
+ * required (and the challenge then fails, so nobody gets past). */
+static int needs_second_factor(const sh_auth *a, const sh_user_rec *u)
 {
-    (void)u;
-    return 0;
+    int on = 1;
+
+    if (sh_mfa_enabled(a, &u->id, &on) != SH_OK)
+        return 1;
+    return on;
+}
+
+static void ticket_new(const sh_oauth *o, int stage, const sh_id *user, int64_t ttl_s,
+                       sh_login_ticket *t, char cookie[SH_TOKEN_MAX])
+{
+    sh_id_hex hex;
+
+    memset(t, 0, sizeof(*t));
+    t->stage = stage;
+    t->user = *user;
+    sh_id_random(&t->nonce);
+    t->login_at = sh_clock_now_us();
+    t->expires_at = t->login_at + ttl_s * SH_USEC;
+    sh_login_ticket_encode(o->auth->kr, t, cookie);
+    if (stage == SH_LOGIN_DONE) {
+        sh_id_to_hex(user, &hex);
+        sh_log_event(SH_LOG_INFO, "oauth_login", "user_id", hex.s);
+    }
 }
 
 sh_status sh_authz_login(const sh_oauth *o, const char *email, const char *password, size_t len,
-                         sh_login_ticket *t, char cookie[SH_TOKEN_MAX])
+                         sh_login_ticket *t, char cookie[SH_TOKEN_MAX],
+                         char mfa_token[SH_TOKEN_MAX])
 {
     sh_user_rec u;
-    sh_id_hex hex;
+    int64_t expires_in = 0;
     sh_status rc = sh_session_check_password(o->auth, email, password, len, &u);
 
+    mfa_token[0] = '\0';
     if (rc != SH_OK)
         return rc;
-    memset(t, 0, sizeof(*t));
-    t->stage = needs_second_factor(&u) ? SH_LOGIN_MFA_PENDING : SH_LOGIN_DONE;
-    t->user = u.id;
-    sh_id_random(&t->nonce);
-    t->login_at = sh_clock_now_us();
-    t->expires_at = t->login_at + SH_OAUTH_LOGIN_TTL_S * SH_USEC;
-    sh_login_ticket_encode(o->auth->kr, t, cookie);
-    sh_id_to_hex(&u.id, &hex);
-    sh_log_event(SH_LOG_INFO, "oauth_login", "user_id", hex.s);
+    if (!needs_second_factor(o->auth, &u)) {
+        ticket_new(o, SH_LOGIN_DONE, &u.id, SH_OAUTH_LOGIN_TTL_S, t, cookie);
+        goto out;
+    }
+    rc = sh_mfa_challenge_new(o->auth, &u, SH_MFA_BROWSER, NULL, mfa_token, &expires_in);
+    if (rc == SH_OK)
+        ticket_new(o, SH_LOGIN_MFA_PENDING, &u.id, expires_in, t, cookie);
+out:
     sh_user_rec_clear(&u);
-    return SH_OK;
+    return rc;
+}
+
+/* A ticket of the given stage that no user or all rule has ended. */
+static int ticket_ok(const sh_oauth *o, const char *cookie, size_t len, int stage,
+                     sh_login_ticket *t)
+{
+    static const sh_id no_session;
+
+    return cookie != NULL &&
+           sh_login_ticket_verify(o->auth->kr, cookie, len, sh_clock_now_us(), t) == SH_OK &&
+           t->stage == stage &&
+           sh_revocation_allows(o->auth->rev, SH_CLASS_NONE, &t->user, &no_session, t->login_at);
+}
+
+int sh_authz_mfa_pending(const sh_oauth *o, const char *cookie, size_t len)
+{
+    sh_login_ticket t;
+
+    return ticket_ok(o, cookie, len, SH_LOGIN_MFA_PENDING, &t);
+}
+
+sh_status sh_authz_second_factor(const sh_oauth *o, const char *ticket, size_t ticket_len,
+                                 const char *mfa_token, size_t mfa_len, const char *code,
+                                 const char *recovery, sh_login_ticket *t,
+                                 char cookie[SH_TOKEN_MAX], int *retry_after_s)
+{
+    sh_login_ticket pending;
+    sh_status rc;
+
+    if (!ticket_ok(o, ticket, ticket_len, SH_LOGIN_MFA_PENDING, &pending) || mfa_token == NULL)
+        return SH_ERR_INVALID_TOKEN;
+    rc = sh_mfa_challenge_pass(o->auth, mfa_token, mfa_len, &pending.user, code, recovery,
+                               retry_after_s);
+    if (rc == SH_OK)
+        ticket_new(o, SH_LOGIN_DONE, &pending.user, SH_OAUTH_LOGIN_TTL_S, t, cookie);
+    return rc;
 }
 
 sh_status sh_authz_logged_in(const sh_oauth *o, const char *cookie, size_t len, sh_principal *user)
 {
-    static const sh_id no_session;
     sh_login_ticket t;
 
-    if (cookie == NULL ||
-        sh_login_ticket_verify(o->auth->kr, cookie, len, sh_clock_now_us(), &t) != SH_OK ||
-        t.stage != SH_LOGIN_DONE ||
-        !sh_revocation_allows(o->auth->rev, SH_CLASS_NONE, &t.user, &no_session, t.login_at))
+    if (!ticket_ok(o, cookie, len, SH_LOGIN_DONE, &t))
         return SH_ERR_INVALID_TOKEN;
     memset(user, 0, sizeof(*user));
     user->kind = SH_PRINCIPAL_USER;

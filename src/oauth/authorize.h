@@ -12,8 +12,9 @@
  * The browser's login is a MAC'd ticket in a cookie (sh_ol_, 10 minutes),
  * not an app session: it appears nowhere, holds no refresh token, and dies
  * with any user or all rule. Its stage says whether a second factor is
- * still owed; the second-factor step slots in between (see the design
- * note in docs/internals/oauth.md).
+ * still owed: a pending ticket is never accepted for consent, only by the
+ * second step, which checks the factor with the two-factor domain code
+ * (auth/mfa_login.h) and replaces it with a done ticket.
  */
 #ifndef SH_OAUTH_AUTHORIZE_H
 #define SH_OAUTH_AUTHORIZE_H
@@ -69,14 +70,32 @@ void sh_authz_csrf(const sh_oauth *o, const char *browser, char out[SH_AUTHZ_CSR
 int sh_authz_csrf_ok(const sh_oauth *o, const char *browser, const char *presented);
 
 /* Checks e-mail and password (slow: Argon2id). On success fills the
- * ticket and its cookie text: stage SH_LOGIN_DONE, or
- * SH_LOGIN_MFA_PENDING when the account has a second factor.
- * SH_ERR_INVALID_CREDENTIALS otherwise. */
+ * ticket and its cookie text: stage SH_LOGIN_DONE; or, when the account
+ * has a second factor, stage SH_LOGIN_MFA_PENDING (living as long as the
+ * challenge) and mfa_token, a browser challenge (sh_mt_, auth/mfa_login.h)
+ * for the caller to set as a cookie; mfa_token is "" otherwise.
+ * SH_ERR_INVALID_CREDENTIALS or SH_ERR_RATE_LIMITED otherwise. */
 sh_status sh_authz_login(const sh_oauth *o, const char *email, const char *password, size_t len,
-                         sh_login_ticket *t, char cookie[SH_TOKEN_MAX]);
+                         sh_login_ticket *t, char cookie[SH_TOKEN_MAX],
+                         char mfa_token[SH_TOKEN_MAX]);
+/* 1 if cookie is a stage SH_LOGIN_MFA_PENDING ticket (MAC, expiry) with no
+ * user or all rule since the password: the code form is due. */
+int sh_authz_mfa_pending(const sh_oauth *o, const char *cookie, size_t len);
+/* The second step: a pending ticket, the challenge made with it and a
+ * second factor (exactly one of code and recovery; sh_mfa_verify: single
+ * use, +-1 step, the per-account code limit). On SH_OK fills a new stage
+ * SH_LOGIN_DONE ticket and its cookie text. SH_ERR_INVALID_CODE (counted:
+ * the form again), SH_ERR_RATE_LIMITED (*retry_after_s), or
+ * SH_ERR_INVALID_TOKEN (no pending ticket, a rule since the password, the
+ * challenge unknown, used, expired, another user's or dead after
+ * SH_MFA_MAX_FAILURES wrong codes: sign in again). */
+sh_status sh_authz_second_factor(const sh_oauth *o, const char *ticket, size_t ticket_len,
+                                 const char *mfa_token, size_t mfa_len, const char *code,
+                                 const char *recovery, sh_login_ticket *t,
+                                 char cookie[SH_TOKEN_MAX], int *retry_after_s);
 /* Verifies a login cookie: MAC, expiry, stage done, and no user or all
  * rule since the login. Fills *user (an app-side principal for device
- * look-ups). SH_ERR_INVALID_TOKEN otherwise. */
+ * look-ups). SH_ERR_INVALID_TOKEN otherwise (a pending ticket too). */
 sh_status sh_authz_logged_in(const sh_oauth *o, const char *cookie, size_t len, sh_principal *user);
 /* Approves a request for the logged-in user with the chosen devices (ids
  * as 32-hex text, n <= SH_STORE_GRANT_DEVICES_MAX): each must be a device

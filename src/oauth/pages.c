@@ -1,4 +1,4 @@
-/* pages.c - login and consent pages. */
+/* pages.c - login, second-factor and consent pages. */
 #include "oauth/pages.h"
 
 #include "http/html.h"
@@ -37,6 +37,15 @@ static void heading(sh_buf *b, const sh_authz_request *req)
     sh_buf_puts(b, " to your safehouse account</h1>\n");
 }
 
+static void error_line(sh_buf *b, const char *error)
+{
+    if (error == NULL)
+        return;
+    sh_buf_puts(b, "<p class=\"error\" role=\"alert\">");
+    sh_buf_html(b, error);
+    sh_buf_puts(b, "</p>\n");
+}
+
 char *sh_page_login(const sh_authz_request *req, const char *csrf, const char *error, size_t *len)
 {
     sh_buf b;
@@ -47,11 +56,7 @@ char *sh_page_login(const sh_authz_request *req, const char *csrf, const char *e
     sh_buf_puts(&b, "<p>Sign in to choose what ");
     sh_buf_html(&b, req->client.name);
     sh_buf_puts(&b, " may see and do.</p>\n");
-    if (error != NULL) {
-        sh_buf_puts(&b, "<p class=\"error\" role=\"alert\">");
-        sh_buf_html(&b, error);
-        sh_buf_puts(&b, "</p>\n");
-    }
+    error_line(&b, error);
     sh_buf_puts(&b, "<form method=\"post\" action=\"/oauth/authorize/login\">\n");
     request_fields(&b, req, csrf);
     sh_buf_puts(&b, "<label>E-mail <input type=\"email\" name=\"email\" required "
@@ -59,6 +64,27 @@ char *sh_page_login(const sh_authz_request *req, const char *csrf, const char *e
                     "<label>Password <input type=\"password\" name=\"password\" required "
                     "autocomplete=\"current-password\"></label>\n"
                     "<button type=\"submit\">Sign in</button>\n</form>");
+    sh_html_end(&b);
+    return sh_buf_take(&b, len);
+}
+
+char *sh_page_mfa(const sh_authz_request *req, const char *csrf, const char *error, size_t *len)
+{
+    sh_buf b;
+
+    sh_buf_init(&b, SH_HTML_PAGE_MAX);
+    sh_html_begin(&b, "Second factor - safehouse");
+    heading(&b, req);
+    sh_buf_puts(&b, "<p>Your account has two-factor login. Enter the 6-digit code from your "
+                    "authenticator app, or one of your recovery codes.</p>\n");
+    error_line(&b, error);
+    sh_buf_puts(&b, "<form method=\"post\" action=\"/oauth/authorize/mfa\">\n");
+    request_fields(&b, req, csrf);
+    sh_buf_puts(&b, "<label>Code <input type=\"text\" name=\"code\" inputmode=\"numeric\" "
+                    "autocomplete=\"one-time-code\" autofocus></label>\n"
+                    "<label>Or a recovery code <input type=\"text\" name=\"recovery_code\" "
+                    "autocomplete=\"off\"></label>\n"
+                    "<button type=\"submit\">Continue</button>\n</form>");
     sh_html_end(&b);
     return sh_buf_take(&b, len);
 }

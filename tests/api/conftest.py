@@ -188,8 +188,11 @@ class User:
 
 
 class Server:
-    def __init__(self, data_dir, workdir, extra_args=(), name="srv"):
+    def __init__(self, data_dir, workdir, extra_args=(), name="srv", address_limits=False):
         self.bin = BIN
+        # Every test client comes from 127.0.0.1: per-address limits are off
+        # unless a test asks for them (tests/api/test_15_limits.py).
+        self.address_limits = address_limits
         self.data_dir = data_dir
         self.workdir = workdir
         self.extra_args = list(extra_args)
@@ -223,7 +226,8 @@ class Server:
         self._stderr_paths.append(self.stderr_path)
         cmd = [self.bin, "serve", "--data-dir", self.data_dir,
                "--listen", "127.0.0.1:%d" % self.port,
-               "--admin-listen", "127.0.0.1:%d" % self.admin_port] + self.extra_args
+               "--admin-listen", "127.0.0.1:%d" % self.admin_port] + \
+            ([] if self.address_limits else ["--no-address-limits"]) + self.extra_args
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
@@ -487,11 +491,11 @@ class ServerFactory:
         self.tmp_path_factory = tmp_path_factory
         self.servers = []
 
-    def __call__(self, extra_args=(), name="srv", data_dir=None):
+    def __call__(self, extra_args=(), name="srv", data_dir=None, address_limits=False):
         workdir = str(self.tmp_path_factory.mktemp(name))
         if data_dir is None:
             data_dir = os.path.join(workdir, "data")
-        srv = Server(data_dir, workdir, extra_args, name)
+        srv = Server(data_dir, workdir, extra_args, name, address_limits)
         self.servers.append(srv)
         return srv.start()
 
@@ -556,3 +560,44 @@ def parallel(fn, args_list):
     if errors:
         raise errors[0]
     return results
+
+
+# --------------------------------------------------------------------------
+# SMTP sink (tests/support/smtp_sink.py) and a server that mails through it
+
+
+class SmtpSink:
+    def __init__(self, workdir, fail_first=0):
+        self.dir = os.path.join(workdir, "mailbox")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(REPO, "tests", "support", "smtp_sink.py"),
+             "--port", str(self.port), "--dir", self.dir, "--fail-first", str(fail_first)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode()
+        assert line.startswith("ready"), "SMTP sink did not start: %r" % line
+        self.url = "smtp://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(5)
+            self.proc = None
+
+
+@pytest.fixture(scope="module")
+def mail_sink(tmp_path_factory):
+    sink = SmtpSink(str(tmp_path_factory.mktemp("smtp")))
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def mail_server(module_server_factory, mail_sink):
+    """A private server that sends its mail to the SMTP sink; .mailbox reads it."""
+    from mfa_support import Mailbox
+    srv = module_server_factory(name="mail", extra_args=[
+        "--smtp-url", mail_sink.url, "--mail-from", "noreply@safehouse.test"])
+    srv.mailbox = Mailbox(mail_sink.dir)
+    srv.sink = mail_sink
+    return srv

@@ -131,6 +131,16 @@ class Browser:
         data.update({"email": email, "password": password})
         return self.post(form["action"], data)
 
+    def second_factor(self, page, code=None, recovery_code=None, csrf=None):
+        """Fills the code form (the user leaves the other field empty, as a browser sends it)."""
+        form = forms_of(page.text)[0]
+        assert form["action"] == "/oauth/authorize/mfa", page.text
+        data = dict(form["hidden"])
+        if csrf is not None:
+            data["csrf"] = csrf
+        data.update({"code": code or "", "recovery_code": recovery_code or ""})
+        return self.post(form["action"], data)
+
     def consent(self, page, devices, decision="allow", csrf=None):
         form = forms_of(page.text)[0]
         assert form["action"] == "/oauth/authorize", page.text
@@ -149,13 +159,19 @@ def redirect_params(resp):
 
 
 def authorize_code(srv, user, client, devices, scope=ALL_SCOPES, browser=None, state="st-1"):
-    """Drives login and consent; returns (code, verifier, browser)."""
+    """Drives login (with a TOTP code when the page asks for one: user.totp, see
+    mfa_support.enable_mfa) and consent; returns (code, verifier, browser)."""
     b = browser or Browser(srv)
     verifier, challenge = pkce()
     page = b.authorize(client, challenge, scope=scope, state=state)
     assert page.status_code == 200, page.text
     if forms_of(page.text)[0]["action"] == "/oauth/authorize/login":
         r = b.login(page, user.email, user.password)
+        assert r.status_code == 303, r.text
+        page = b.get(r.headers["Location"])
+        assert page.status_code == 200, page.text
+    if forms_of(page.text)[0]["action"] == "/oauth/authorize/mfa":
+        r = b.second_factor(page, code=user.totp.code())
         assert r.status_code == 303, r.text
         page = b.get(r.headers["Location"])
         assert page.status_code == 200, page.text

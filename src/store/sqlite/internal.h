@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_mfa.h"
 
 #define SH_SQ_STMT_CACHE 128
 
@@ -84,6 +85,13 @@ sh_status sh_sq_refresh_rotate(sh_store *st, const uint8_t old_hash[SH_STORE_HAS
 sh_status sh_sq_rule_insert(sh_store *st, sh_rule_rec *r);
 sh_status sh_sq_rules_since(sh_store *st, int64_t after_seq, sh_store_rule_cb cb, void *ctx);
 
+/* Two-factor, one-time tokens, known logins, e-mail state (mfa.c) and the
+ * outbox (mail.c). */
+extern const struct sh_store_mfa_ops sh_sq_mfa_ops;
+sh_status sh_sq_mail_insert(sh_store *st, const sh_mail_rec *m);
+sh_status sh_sq_mail_due(sh_store *st, int64_t now, int limit, sh_store_mail_cb cb, void *ctx);
+sh_status sh_sq_mail_done(sh_store *st, const sh_id *id);
+sh_status sh_sq_mail_retry(sh_store *st, const sh_id *id, int attempts, int64_t next_attempt_at);
 /* Columns of a device row (table alias d), in the order sh_sq_read_device
  * reads them (12 columns). */
 #define SH_SQ_DEVICE_COLS                                                                          \

@@ -335,6 +335,7 @@ sh_status sh_store_open_sqlite(const char *path, sh_store **out)
     if (s == NULL)
         return SH_ERR_NOMEM;
     s->base.ops = &sqlite_ops;
+    s->base.mfa = &sh_sq_mfa_ops;
     s->base.devices = &sh_sq_device_ops;
     s->base.oauth = &sh_sq_oauth_ops;
     s->path = strdup(path);
