@@ -31,6 +31,9 @@
  *   $BR, $CT  a browser nonce (sh_oauth_b=...) and its CSRF token
  *   $AC  a fresh authorization code for user A, PKCE verifier $PV
  *   $PA, $PR  a live partner access token; a fresh partner refresh token
+ * A fixture a request destroyed (a deleted or moved account, a changed
+ * password, a released camera, a disabled client) is put back before the
+ * next placeholder needs it.
  * The heartbeat group commit is not started: heartbeats write directly.
  * SH_FUZZ_VERBOSE=1 prints each answer on stderr (for checking seeds).
  * Password hashing runs at the lowest Argon2id cost so that sign-up, login
@@ -46,6 +49,7 @@
 #include "auth/accounts.h"
 #include "auth/sessions.h"
 #include "auth/token_class.h"
+#include "core/clock.h"
 #include "crypto/password.h"
 #include "devices/devices.h"
 #include "devices/streams.h"
@@ -100,10 +104,40 @@ static void make_user(const char *email, sh_id *id)
     sh_account_view_clear(&v);
 }
 
-static void open_session(const sh_id *user, sh_token_pair *t)
+/* User A (or B) as the fixtures need it: a request may have deleted the
+ * account (DELETE /v1/me) or changed its password; both are put back. */
+static void restore_user(sh_id *user)
+{
+    const char *email = sh_id_equal(user, &user_a) ? USER_A : USER_B;
+    char hash[SH_PASSWORD_HASH_MAX];
+    sh_account_view v;
+    sh_user_rec u;
+    int same;
+
+    if (sh_account_get(&app.auth, user, &v) != SH_OK) {
+        make_user(email, user); /* deleted */
+        return;
+    }
+    same = strcmp(v.email, email) == 0;
+    sh_account_view_clear(&v);
+    if (!same) {
+        make_user(email, user); /* moved to another e-mail: a new account */
+        return;
+    }
+    if (sh_store_user_get(app.store, user, &u) != SH_OK)
+        abort();
+    if (sh_password_verify(u.password_hash, PASSWORD, strlen(PASSWORD)) != SH_OK &&
+        (sh_password_hash(PASSWORD, strlen(PASSWORD), hash) != SH_OK ||
+         sh_store_user_set_password(app.store, user, hash, sh_clock_now_us()) != SH_OK))
+        abort();
+    sh_user_rec_clear(&u);
+}
+
+static void open_session(sh_id *user, sh_token_pair *t)
 {
     sh_user_rec u;
 
+    restore_user(user);
     if (sh_store_user_get(app.store, user, &u) != SH_OK)
         abort();
     if (sh_session_open(&app.auth, &u, SH_CLASS_IOS, NULL, t) != SH_OK)
@@ -201,10 +235,11 @@ static const char *live_login(sh_principal *user)
 
     if (login_cookie[0] == '\0' ||
         sh_authz_logged_in(&app.oauth, login_cookie, strlen(login_cookie), user) != SH_OK) {
+        restore_user(&user_a);
         if (sh_authz_login(&app.oauth, USER_A, PASSWORD, strlen(PASSWORD), &t, login_cookie, mfa) !=
                 SH_OK ||
             sh_authz_logged_in(&app.oauth, login_cookie, strlen(login_cookie), user) != SH_OK)
-            login_cookie[0] = '\0'; /* password changed by a request: no login */
+            login_cookie[0] = '\0'; /* rate-limited or a second factor: no login now */
     }
     return login_cookie;
 }
