@@ -134,8 +134,8 @@ check: deps
 	$(MAKE) asan
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
-	$(MAKE) api
 	$(PYTHON) tests/crash/crash_test.py --rounds 5 --bin build/asan/safehouse
+	$(MAKE) api
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
