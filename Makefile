@@ -2,7 +2,7 @@
 #   make            release binary at build/safehouse
 #   make run        install deps, build, serve on ./var (127.0.0.1:8080)
 #   make check      install deps, lint, sanitizer build, unit tests, fuzz replay,
-#                   black-box tests, 5 crash rounds
+#                   5 crash rounds, black-box tests
 #   make bench      benchmarks next to nginx (bench/run.sh, bench/devices.sh,
 #                   bench/oauth.sh; see docs/testing.md)
 #   make bench-big  the same on the 2.4M-user store
@@ -125,17 +125,18 @@ run: deps
 	$(MAKE) build/safehouse
 	./build/safehouse serve
 
-# Every test: static checks first (about 10 s), then against the sanitizer
-# build the C unit tests (cmocka), the fuzz seeds and regressions, the
-# black-box API tests (pytest) and 5 rounds of the crash-consistency test.
+# Every test: static checks first (about 20 s), then against the sanitizer
+# build the C unit tests (cmocka), the fuzz seeds and regressions, 5 rounds
+# of the crash-consistency test, and the black-box API tests (pytest) last,
+# so that pytest's summary is the last line CI reads.
 check: deps
 	@bash scripts/install-deps.sh lint
 	$(MAKE) lint
 	$(MAKE) asan
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
-	$(MAKE) api
 	$(PYTHON) tests/crash/crash_test.py --rounds 5 --bin build/asan/safehouse
+	$(MAKE) api
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done

@@ -91,6 +91,26 @@ int sh_sq_read_device(sqlite3_stmt *q, sh_device_rec *d)
     return 0;
 }
 
+sh_status sh_sq_each_device(struct sh_sq_conn *c, sqlite3_stmt *q, sh_store_device_cb cb, void *ctx)
+{
+    sh_device_rec d;
+    sh_status rc = SH_OK;
+    int r;
+
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        if (sh_sq_read_device(q, &d) != 0) {
+            rc = SH_ERR_NOMEM;
+            break;
+        }
+        cb(ctx, &d, sqlite3_column_int(q, 12));
+        sh_device_rec_clear(&d);
+    }
+    if (rc == SH_OK && r != SQLITE_DONE)
+        rc = sh_sq_step_error(c, r);
+    sh_sq_done(q);
+    return rc;
+}
+
 /* Steps a one-row device query. */
 static sh_status one_device(struct sh_sq_conn *c, sqlite3_stmt *q, sh_device_rec *out)
 {
@@ -256,25 +276,11 @@ static sh_status dev_list_for_user(sh_store *st, const sh_id *user, sh_store_dev
 {
     struct sh_sq_conn *c = sh_sq_conn(st);
     sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_DEV_LIST_USER) : NULL;
-    sh_device_rec d;
-    sh_status rc = SH_OK;
-    int r;
 
     if (q == NULL)
         return SH_ERR_STORE;
     sh_sq_bind_id(q, 1, user);
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        if (sh_sq_read_device(q, &d) != 0) {
-            rc = SH_ERR_NOMEM;
-            break;
-        }
-        cb(ctx, &d, sqlite3_column_int(q, 12));
-        sh_device_rec_clear(&d);
-    }
-    if (rc == SH_OK && r != SQLITE_DONE)
-        rc = sh_sq_step_error(c, r);
-    sh_sq_done(q);
-    return rc;
+    return sh_sq_each_device(c, q, cb, ctx);
 }
 
 static sh_status dev_role_of(sh_store *st, const sh_id *device, const sh_id *user, int *role,

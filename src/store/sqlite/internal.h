@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_devices.h"
 #include "store/store_mfa.h"
 
 #define SH_SQ_STMT_CACHE 128
@@ -101,6 +102,10 @@ sh_status sh_sq_mail_retry(sh_store *st, const sh_id *id, int attempts, int64_t 
 struct sh_device_rec;
 /* Reads SH_SQ_DEVICE_COLS into d; 0, or -1 when out of memory. */
 int sh_sq_read_device(sqlite3_stmt *q, struct sh_device_rec *d);
+/* Steps q (bound by the caller) over device rows whose 13th column is the
+ * caller's role, calling cb for each; resets q. */
+sh_status sh_sq_each_device(struct sh_sq_conn *c, sqlite3_stmt *q, sh_store_device_cb cb,
+                            void *ctx);
 
 /* Per-domain ops tables, registered by sh_store_open_sqlite. */
 extern const struct sh_store_device_ops sh_sq_device_ops;

@@ -586,26 +586,12 @@ static sh_status granted_list(sh_store *st, const sh_id *grant, const sh_id *use
 {
     struct sh_sq_conn *cn = sh_sq_conn(st);
     sqlite3_stmt *q = cn ? sh_sq_stmt(cn, SQL_GRANTED_LIST) : NULL;
-    sh_device_rec d;
-    sh_status rc = SH_OK;
-    int r;
 
     if (q == NULL)
         return SH_ERR_STORE;
     sh_sq_bind_id(q, 1, grant);
     sh_sq_bind_id(q, 3, user);
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        if (sh_sq_read_device(q, &d) != 0) {
-            rc = SH_ERR_NOMEM;
-            break;
-        }
-        cb(ctx, &d, sqlite3_column_int(q, 12));
-        sh_device_rec_clear(&d);
-    }
-    if (rc == SH_OK && r != SQLITE_DONE)
-        rc = sh_sq_step_error(cn, r);
-    sh_sq_done(q);
-    return rc;
+    return sh_sq_each_device(cn, q, cb, ctx);
 }
 
 const struct sh_store_oauth_ops sh_sq_oauth_ops = {
