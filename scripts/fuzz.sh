@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 SECS=${FUZZ_SECONDS:-60}
 declare -A MAXLEN=([request]=8192 [token]=256 [email]=2048 [rfc3339]=128 [fields]=512 [form]=8192
-                   [claim_code]=128)
+                   [claim_code]=128 [second_factor]=128)
 summary=()
 found=0
 
