@@ -67,7 +67,11 @@ static void check_recovery(const char *typed)
         char c = (char)toupper((unsigned char)*p);
         if (c == '-' || c == ' ')
             continue;
-        norm[n++] = c == 'O' ? '0' : (c == 'I' || c == 'L') ? '1' : c;
+        if (c == 'O')
+            c = '0';
+        else if (c == 'I' || c == 'L')
+            c = '1';
+        norm[n++] = c;
     }
     norm[n] = '\0';
     if (sh_recovery_hash(kr, &user, norm, h2) != SH_OK || memcmp(h1, h2, sizeof(h1)) != 0)
