@@ -2,19 +2,20 @@
 #   make            release binary at build/safehouse
 #   make run        install deps, build, serve on ./var (127.0.0.1:8080)
 #   make check      install deps, lint, sanitizer build, unit tests, fuzz replay,
-#                   5 crash rounds, black-box tests
+#                   5 crash rounds and the black-box tests on each backend
+#                   (SQLite, and a throw-away PostgreSQL the tests start)
 #   make bench      benchmarks next to nginx (bench/run.sh, bench/devices.sh,
 #                   bench/oauth.sh; see docs/testing.md)
 #   make bench-big  the same on the 2.4M-user store
 #   make fuzz       libFuzzer drivers, FUZZ_SECONDS each (see fuzz/README.md)
 #   make fuzz-replay  seed corpora + kept regressions under ASan (part of check)
 #   make check-valgrind  unit tests + a black-box smoke under valgrind memcheck
-#   make crash      crash consistency: 20 rounds of write load + SIGKILL
+#   make crash      crash consistency: 20 rounds of write load + SIGKILL, per backend
 #   make lint       static checks
 #   make clean
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libsodium sqlite3 libidn2 liboath libqrencode libcurl
+PKGS    := libmicrohttpd jansson libsodium sqlite3 libpq libidn2 liboath libqrencode libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -32,7 +33,7 @@ DEBUG_CFLAGS := -O0 -g $(BASE_CFLAGS)
 
 SRCS := $(wildcard src/*.c src/*/*.c src/*/*/*.c)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
-GEN  := build/gen/migrations_sqlite.c build/gen/common_passwords.c
+GEN  := build/gen/migrations_sqlite.c build/gen/migrations_postgres.c build/gen/common_passwords.c
 
 REL_OBJS  := $(patsubst %.c,build/obj/%.o,$(SRCS) $(GEN))
 ASAN_OBJS := $(patsubst %.c,build/asan-obj/%.o,$(SRCS) $(GEN))
@@ -57,7 +58,8 @@ REPLAY_BINS := $(patsubst %,build/asan/replay/fuzz_%,$(FUZZ_DRIVERS))
 PYTHON  := /usr/bin/python3
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all run check unit api deps asan bench bench-big lint clean fuzz fuzz-build fuzz-replay check-valgrind crash
+.PHONY: all run check unit api api-sqlite api-postgres crash-check deps asan bench bench-big lint clean \
+        fuzz fuzz-build fuzz-replay check-valgrind crash
 all: build/safehouse
 
 deps:
@@ -66,6 +68,10 @@ deps:
 build/gen/migrations_sqlite.c: $(wildcard migrations/sqlite/*.sql) scripts/embed-sql.sh
 	@mkdir -p $(@D)
 	sh scripts/embed-sql.sh sh_sqlite_migrations $(sort $(wildcard migrations/sqlite/*.sql)) > $@
+
+build/gen/migrations_postgres.c: $(wildcard migrations/postgres/*.sql) scripts/embed-sql.sh
+	@mkdir -p $(@D)
+	sh scripts/embed-sql.sh sh_postgres_migrations $(sort $(wildcard migrations/postgres/*.sql)) > $@
 
 build/gen/common_passwords.c: data/common-passwords.txt scripts/embed-lines.sh
 	@mkdir -p $(@D)
@@ -133,16 +139,31 @@ check: deps
 	@bash scripts/install-deps.sh lint
 	$(MAKE) lint
 	$(MAKE) asan
-	$(MAKE) unit
+	bash tests/support/with-pg.sh $(MAKE) unit
 	$(MAKE) fuzz-replay
-	$(PYTHON) tests/crash/crash_test.py --rounds 5 --bin build/asan/safehouse
+	$(MAKE) crash-check
 	$(MAKE) api
 
+# The unit tests; the store conformance suite (test_store) also runs its
+# cases on PostgreSQL when SAFEHOUSE_TEST_PG_URL names an empty database
+# (make check starts one with tests/support/with-pg.sh).
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
 
+# The black-box suite on SQLite, then on PostgreSQL (tests/run-api.sh).
 api: build/asan/safehouse
-	SAFEHOUSE_BIN=$(CURDIR)/build/asan/safehouse $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+	bash tests/run-api.sh $(CURDIR)/build/asan/safehouse $(PYTEST_ARGS)
+
+# One backend only: make api-sqlite / make api-postgres.
+api-sqlite api-postgres: build/asan/safehouse
+	SAFEHOUSE_TEST_STORE=$(@:api-%=%) SAFEHOUSE_BIN=$(CURDIR)/build/asan/safehouse \
+	    $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+
+# 5 crash rounds on each backend, against the sanitizer build (make check).
+crash-check: build/asan/safehouse
+	$(PYTHON) tests/crash/crash_test.py --rounds 5 --bin build/asan/safehouse
+	bash tests/support/with-pg.sh sh -c '$(PYTHON) tests/crash/crash_test.py --rounds 5 \
+	    --bin build/asan/safehouse --store "$$SAFEHOUSE_TEST_PG_URL"'
 
 # Every seed and every kept regression input, once, under ASan/UBSan.
 fuzz-replay: $(REPLAY_BINS)
@@ -156,6 +177,8 @@ fuzz-build: $(FUZZ_BINS)
 crash: deps
 	$(MAKE) build/safehouse
 	$(PYTHON) tests/crash/crash_test.py --rounds $${CRASH_ROUNDS:-20} --bin build/safehouse
+	bash tests/support/with-pg.sh sh -c '$(PYTHON) tests/crash/crash_test.py \
+	    --rounds $${CRASH_ROUNDS:-20} --bin build/safehouse --store "$$SAFEHOUSE_TEST_PG_URL"'
 
 # Unit tests and a black-box smoke under valgrind memcheck, on a debug build
 # without sanitizers: any invalid access or definite leak fails.
@@ -181,6 +204,8 @@ bench:
 	bash bench/run.sh
 	bash bench/devices.sh --skip-big
 	bash bench/oauth.sh
+	bash bench/store.sh
+	$(PYTHON) bench/rule_latency.py
 
 # GET /v1/devices on the 2.4M-user store next to a 10k one (seeds the big
 # store once into var/, ~10 minutes and ~4 GB), and heartbeats/s.

@@ -124,11 +124,11 @@ static void restore_user(sh_id *user)
         make_user(email, user); /* moved to another e-mail: a new account */
         return;
     }
-    if (sh_store_user_get(app.store, user, &u) != SH_OK)
+    if (sh_store_do(app.store, core, user_get, user, &u) != SH_OK)
         abort();
     if (sh_password_verify(u.password_hash, PASSWORD, strlen(PASSWORD)) != SH_OK &&
         (sh_password_hash(PASSWORD, strlen(PASSWORD), hash) != SH_OK ||
-         sh_store_user_set_password(app.store, user, hash, sh_clock_now_us()) != SH_OK))
+         sh_store_do(app.store, core, user_set_password, user, hash, sh_clock_now_us()) != SH_OK))
         abort();
     sh_user_rec_clear(&u);
 }
@@ -138,7 +138,7 @@ static void open_session(sh_id *user, sh_token_pair *t)
     sh_user_rec u;
 
     restore_user(user);
-    if (sh_store_user_get(app.store, user, &u) != SH_OK)
+    if (sh_store_do(app.store, core, user_get, user, &u) != SH_OK)
         abort();
     if (sh_session_open(&app.auth, &u, SH_CLASS_IOS, NULL, t) != SH_OK)
         abort();
@@ -231,7 +231,7 @@ static void live_client(void)
     sh_oauth_client_rec c;
 
     if (sh_oauth_client_authenticate(&app.oauth, client_hex, client_secret, strlen(client_secret),
-                                     &c) != SH_OK) {
+                                     0, &c) != SH_OK) {
         partner_access[0] = '\0';
         oauth_setup();
     }

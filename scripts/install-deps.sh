@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev
-      libsqlite3-dev libidn2-dev liboath-dev libqrencode-dev libcurl4-openssl-dev
-      libcmocka-dev sqlite3 python3 python3-pytest python3-requests oathtool
+      libsqlite3-dev libpq-dev postgresql-15 python3-psycopg2 libidn2-dev liboath-dev
+      libqrencode-dev libcurl4-openssl-dev libcmocka-dev sqlite3 python3 python3-pytest python3-requests oathtool
       nodejs npm)
 case "${1:-}" in
 bench) pkgs+=(nginx-light wrk) ;;

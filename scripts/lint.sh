@@ -10,7 +10,7 @@ tidy_files=$(find src fuzz -name '*.c' | sort)
 pick() { for t in "$@"; do command -v "$t" >/dev/null && { echo "$t"; return; }; done; }
 CLANG_FORMAT=$(pick clang-format-14 clang-format)
 CLANG_TIDY=$(pick clang-tidy-14 clang-tidy)
-PKGS="libmicrohttpd jansson libsodium sqlite3 libidn2"
+PKGS="libmicrohttpd jansson libsodium sqlite3 libpq libidn2"
 
 echo "lint: clang-format"
 if [ -z "$CLANG_FORMAT" ]; then echo "lint: clang-format missing"; fail=1
@@ -36,7 +36,7 @@ fi
 echo "lint: clang-tidy"
 if [ -z "$CLANG_TIDY" ]; then echo "lint: clang-tidy missing"; fail=1
 else
-    make -s build/gen/migrations_sqlite.c build/gen/common_passwords.c >/dev/null
+    make -s build/gen/migrations_sqlite.c build/gen/migrations_postgres.c build/gen/common_passwords.c >/dev/null
     flags="-std=c11 -D_GNU_SOURCE -Isrc -Ibuild/gen -Ifuzz $(pkg-config --cflags $PKGS)"
     # two files at a time: the machines have two cores
     if ! printf '%s\n' $tidy_files | FLAGS="$flags" TIDY="$CLANG_TIDY" \

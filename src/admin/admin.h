@@ -29,4 +29,9 @@ sh_status sh_admin_oauth_client_disable(sh_req *r);
 /* `safehouse admin oauth-client SUBCOMMAND ...` (argv[0] is "oauth-client"). */
 int sh_admin_oauth_cli(int argc, char **argv);
 
+/* `safehouse admin migrate-store --from URL --to URL` (admin_migrate.c;
+ * argv[0] is "migrate-store"): copies a store into an empty one. Returns a
+ * process exit code. */
+int sh_admin_migrate_cli(int argc, char **argv);
+
 #endif

@@ -1,7 +1,7 @@
 /*
- * admin_cli.c - `safehouse admin ...`: operator commands that work on a data
- * dir directly, also while a server runs on it (SQLite WAL lets both write;
- * the server picks new rules up within a second).
+ * admin_cli.c - `safehouse admin ...`: operator commands that work on the
+ * store directly (--data-dir, --store), also while servers run on it; the
+ * servers pick new rules up within a second.
  */
 #include "admin/admin.h"
 
@@ -33,7 +33,8 @@ static void usage(void)
             "       safehouse admin device provision [--data-dir DIR] --type TYPE --model MODEL\n"
             "                                        [--count N]\n"
             "       safehouse admin relay create [--data-dir DIR]\n"
-            "       safehouse admin oauth-client add|list|rotate-secret|disable ...\n");
+            "       safehouse admin oauth-client add|list|rotate-secret|disable ...\n"
+            "       safehouse admin migrate-store --from URL --to URL\n");
 }
 
 struct revoke_args {
@@ -57,11 +58,13 @@ enum {
     O_COUNT,
     O_CLIENT,
     O_INTEGRATION,
-    O_GRANT
+    O_GRANT,
+    O_STORE
 };
 
 static const struct option admin_opts[] = {
     {"data-dir", required_argument, NULL, O_DATA_DIR},
+    {"store", required_argument, NULL, O_STORE},
     {"all", no_argument, NULL, O_ALL},
     {"class", required_argument, NULL, O_CLASS},
     {"user", required_argument, NULL, O_USER},
@@ -99,6 +102,10 @@ static int parse(int argc, char **argv, sh_config *cfg, struct revoke_args *a)
         switch (opt) {
         case O_DATA_DIR:
             snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", optarg);
+            break;
+        case O_STORE:
+            if (sh_config_set_store(cfg, optarg) != 0)
+                return -1;
             break;
         case O_ALL:
             if (set_scope(a, SH_RULE_ALL, NULL))
@@ -280,11 +287,10 @@ static int run(sh_app *app, int cmd, const struct revoke_args *a)
 
 int sh_admin_open(sh_config *cfg, sh_app *app)
 {
-    char db[SH_CONFIG_PATH_MAX + 32];
-
     /* A mistyped --data-dir must not quietly create a new, empty service. */
-    if (sh_config_path(cfg, "safehouse.db", db, sizeof(db)) != 0 || access(db, F_OK) != 0) {
-        fprintf(stderr, "safehouse: no database in %s (check --data-dir)\n", cfg->data_dir);
+    if (!sh_store_present(cfg->store, cfg->data_dir)) {
+        fprintf(stderr, "safehouse: no database in %s (check --data-dir or --store)\n",
+                cfg->data_dir);
         return 1;
     }
     if (sh_app_open(app, cfg) != SH_OK) {
@@ -304,6 +310,8 @@ int sh_admin_cli(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "oauth-client") == 0)
         return sh_admin_oauth_cli(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "migrate-store") == 0)
+        return sh_admin_migrate_cli(argc - 1, argv + 1);
     if (argc < 2 || (cmd = which(argc, argv, &words)) == 0) {
         usage();
         return EXIT_USAGE;

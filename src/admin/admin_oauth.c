@@ -94,7 +94,7 @@ sh_status sh_admin_oauth_clients_list(sh_req *r)
 
     if (arr == NULL)
         return SH_ERR_NOMEM;
-    if ((rc = sh_store_oauth(st)->client_list(st, collect_client, arr)) != SH_OK) {
+    if ((rc = sh_store_do(st, oauth, client_list, collect_client, arr)) != SH_OK) {
         json_decref(arr);
         return rc;
     }
@@ -127,7 +127,7 @@ sh_status sh_admin_oauth_client_disable(sh_req *r)
         return rc;
     if ((rc = sh_oauth_client_disable(&sh_api_app(r)->oauth, &id)) != SH_OK)
         return rc;
-    if ((rc = sh_store_oauth(st)->client_get(st, &id, &c)) != SH_OK)
+    if ((rc = sh_store_do(st, oauth, client_get, &id, &c)) != SH_OK)
         return rc;
     return sh_req_reply(r, 200, sh_admin_client_json(&c));
 }
@@ -152,10 +152,11 @@ struct client_args {
     size_t nuris;
 };
 
-enum { C_DATA_DIR = 1, C_NAME, C_URI, C_SCOPES, C_KEY, C_CLIENT };
+enum { C_DATA_DIR = 1, C_NAME, C_URI, C_SCOPES, C_KEY, C_CLIENT, C_STORE };
 
 static const struct option client_opts[] = {
     {"data-dir", required_argument, NULL, C_DATA_DIR},
+    {"store", required_argument, NULL, C_STORE},
     {"name", required_argument, NULL, C_NAME},
     {"redirect-uri", required_argument, NULL, C_URI},
     {"scopes", required_argument, NULL, C_SCOPES},
@@ -173,6 +174,10 @@ static int parse(int argc, char **argv, sh_config *cfg, struct client_args *a)
         switch (opt) {
         case C_DATA_DIR:
             snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", optarg);
+            break;
+        case C_STORE:
+            if (sh_config_set_store(cfg, optarg) != 0)
+                return -1;
             break;
         case C_NAME:
             a->name = optarg;
@@ -248,7 +253,7 @@ static int cmd_list(sh_app *app)
 {
     json_t *arr = json_array();
 
-    if (arr == NULL || sh_store_oauth(app->store)->client_list(app->store, print_client, arr)) {
+    if (arr == NULL || sh_store_do(app->store, oauth, client_list, print_client, arr)) {
         json_decref(arr);
         fprintf(stderr, "safehouse: could not read the clients\n");
         return 1;
@@ -299,7 +304,7 @@ static int cmd_disable(sh_app *app, const struct client_args *a)
                                        : sh_status_code(rc));
         return 1;
     }
-    if (sh_store_oauth(app->store)->client_get(app->store, &id, &c) != SH_OK)
+    if (sh_store_do(app->store, oauth, client_get, &id, &c) != SH_OK)
         return 1;
     return print_json(sh_admin_client_json(&c));
 }

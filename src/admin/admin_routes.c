@@ -70,11 +70,12 @@ static void collect_rule(void *ctx, const sh_rule_rec *rule)
 static sh_status revocations_list(sh_req *r)
 {
     json_t *arr = json_array();
+    sh_rule_cursor from_start = {0, 0};
     sh_status rc;
 
     if (arr == NULL)
         return SH_ERR_NOMEM;
-    rc = sh_store_rules_since(sh_api_app(r)->store, 0, collect_rule, arr);
+    rc = sh_store_do(sh_api_app(r)->store, core, rules_feed, &from_start, collect_rule, arr);
     if (rc != SH_OK) {
         json_decref(arr);
         return rc;
@@ -92,6 +93,7 @@ static sh_status devices_provision(sh_req *r)
     sh_device_secrets sec;
     int type;
     sh_status rc, end;
+    sh_store *tx;
 
     if ((rc = sh_req_string(r, "type", 16, &type_name, NULL)) ||
         (rc = sh_req_string(r, "model", SH_STORE_MODEL_MAX, &model, NULL)))
@@ -110,7 +112,7 @@ static sh_status devices_provision(sh_req *r)
     if ((arr = json_array()) == NULL)
         return SH_ERR_NOMEM;
     /* all or nothing: secrets of devices that were not answered are lost */
-    if ((rc = sh_store_batch_begin(sh_api_app(r)->store)) != SH_OK) {
+    if ((rc = sh_store_tx_begin(sh_api_app(r)->store, &tx)) != SH_OK) {
         json_decref(arr);
         return rc;
     }
@@ -120,7 +122,7 @@ static sh_status devices_provision(sh_req *r)
             json_array_append_new(arr, sh_api_device_secrets_json(&sec));
         sodium_memzero(&sec, sizeof(sec));
     }
-    end = sh_store_batch_end(sh_api_app(r)->store, rc == SH_OK);
+    end = sh_store_tx_end(tx, rc);
     if (rc == SH_OK)
         rc = end;
     if (rc != SH_OK) {
@@ -147,7 +149,7 @@ static sh_status relays_create(sh_req *r)
 }
 
 const struct sh_route sh_admin_routes[] = {
-    {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, 0, 0},
+    {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, SH_ROUTE_NOSTORE, 0},
     {"POST", "/admin/v1/revocations", revocations_create, SH_AUTH_ADMIN,
      SH_ROUTE_BODY | SH_ROUTE_WRITE, 0},
     {"GET", "/admin/v1/revocations", revocations_list, SH_AUTH_ADMIN, 0, 0},

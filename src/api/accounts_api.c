@@ -43,7 +43,7 @@ static sh_status reply_me(sh_req *r)
     sh_status rc = sh_account_get(&app->auth, &r->principal.user, &v);
 
     if (rc == SH_OK) {
-        rc = sh_store_mfa_do(app->store, account_state, &r->principal.user, &state);
+        rc = sh_store_do(app->store, mfa, account_state, &r->principal.user, &state);
         if (rc != SH_OK)
             sh_account_view_clear(&v);
     }

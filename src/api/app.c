@@ -30,7 +30,7 @@
 #include "oauth/client_cache.h"
 #include "oauth/grants.h"
 
-#define POLL_INTERVAL_US 250000
+#define POLL_INTERVAL_MS 250
 #define SHUTDOWN_GRACE_MS 2000
 /* Argon2id workers run at a lower priority than the event threads: under a
  * login flood the cores go to answering everyone else first (make bench,
@@ -92,10 +92,12 @@ sh_status sh_app_open(sh_app *app, const sh_config *cfg)
     }
     if (created)
         sh_log_event(SH_LOG_INFO, "master_key_created", NULL, NULL);
-    if (sh_config_path(cfg, "safehouse.db", path, sizeof(path)) != 0)
-        return SH_ERR_IO;
-    if ((rc = sh_store_open_sqlite(path, &app->store)) != SH_OK)
+    if ((rc = sh_store_open(cfg->store, cfg->data_dir, &app->store)) != SH_OK) {
+        /* never the URL: it may carry a password */
+        sh_log_event(SH_LOG_ERROR, "store_unavailable", "backend",
+                     sh_store_url_backend(cfg->store));
         return rc;
+    }
     app->rev = sh_revocation_new();
     if (app->rev == NULL)
         return SH_ERR_NOMEM;
@@ -129,7 +131,7 @@ sh_status sh_app_admin_token_new(sh_app *app, char *out, size_t cap)
     sh_token_opaque_new(SH_TOKEN_ADMIN, secret, text);
     sh_hash_secret(app->kr, ADMIN_DOMAIN, secret, sizeof(secret), hash);
     sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_meta_put(app->store, ADMIN_TOKEN_KEY, hash, sizeof(hash));
+    rc = sh_store_do(app->store, core, meta_put, ADMIN_TOKEN_KEY, hash, sizeof(hash));
     if (rc == SH_OK)
         snprintf(out, cap, "%s", text);
     sodium_memzero(text, sizeof(text));
@@ -141,7 +143,8 @@ int sh_app_admin_token_exists(sh_app *app)
     uint8_t hash[SH_HASH_LEN];
     size_t len = 0;
 
-    return sh_store_meta_get(app->store, ADMIN_TOKEN_KEY, hash, sizeof(hash), &len) == SH_OK;
+    return sh_store_do(app->store, core, meta_get, ADMIN_TOKEN_KEY, hash, sizeof(hash), &len) ==
+           SH_OK;
 }
 
 sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len)
@@ -154,7 +157,7 @@ sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len)
         return SH_ERR_INVALID_TOKEN;
     sh_hash_secret(app->kr, ADMIN_DOMAIN, secret, sizeof(secret), got);
     sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_meta_get(app->store, ADMIN_TOKEN_KEY, want, sizeof(want), &n);
+    rc = sh_store_do(app->store, core, meta_get, ADMIN_TOKEN_KEY, want, sizeof(want), &n);
     if (rc != SH_OK)
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
     if (n != SH_HASH_LEN || crypto_verify_32(want, got) != 0)
@@ -232,7 +235,8 @@ static void *poll_rules(void *arg)
     sh_app *app = arg;
 
     while (!app->stopping) {
-        usleep(POLL_INTERVAL_US);
+        /* wakes early when another node announces a rule (PostgreSQL) */
+        (void)sh_store_do(app->store, core, rules_wait, POLL_INTERVAL_MS);
         if (sh_revocation_sync(app->store, app->rev) != SH_OK)
             sh_log_event(SH_LOG_WARN, "revocation_sync_failed", NULL, NULL);
     }
@@ -252,6 +256,7 @@ static sh_status start_listeners(sh_app *app)
         .threads = app->cfg.threads,
         .hash_pool = app->hash_pool,
         .write_pool = app->write_pool,
+        .blocking_store = app->store->blocking,
     };
     struct sh_listener_cfg admin = api;
     sh_status rc;
@@ -316,7 +321,7 @@ sh_status sh_app_start_services(sh_app *app)
         return SH_ERR_INTERNAL;
     if ((app->oauth.clients = sh_client_cache_new()) == NULL)
         return SH_ERR_NOMEM;
-    if (sh_limits_new(app->cfg.address_limits, &app->limits) != SH_OK)
+    if (sh_limits_new(app->cfg.address_limits, app->store, &app->limits) != SH_OK)
         return SH_ERR_NOMEM;
     app->auth.limits = app->limits;
     if (!app->cfg.address_limits)

@@ -25,7 +25,7 @@
 #define STREAM SH_SCOPE_CAMERA_STREAM
 
 const struct sh_route sh_api_routes[] = {
-    {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, 0, 0},
+    {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, SH_ROUTE_NOSTORE, 0},
     {"POST", "/v1/accounts", sh_api_accounts_create, SH_AUTH_NONE, B | H, 0, 0, SH_LIMIT_REGISTER},
     {"POST", "/v1/sessions", sh_api_sessions_create, SH_AUTH_NONE, B | H, 0, 0, SH_LIMIT_LOGIN},
     {"POST", "/v1/sessions/mfa", sh_api_sessions_mfa, SH_AUTH_NONE, B | W, 0, 0, SH_LIMIT_CODE},
@@ -73,7 +73,8 @@ const struct sh_route sh_api_routes[] = {
     {"POST", "/oauth/token", sh_api_oauth_token, SH_AUTH_NONE, F | OA | W, 0},
     {"POST", "/oauth/revoke", sh_api_oauth_revoke, SH_AUTH_NONE, F | OA | W, 0},
     {"POST", "/oauth/introspect", sh_api_oauth_introspect, SH_AUTH_NONE, F | OA, 0},
-    {"GET", "/.well-known/oauth-authorization-server", sh_api_oauth_metadata, SH_AUTH_NONE, 0, 0},
+    {"GET", "/.well-known/oauth-authorization-server", sh_api_oauth_metadata, SH_AUTH_NONE,
+     SH_ROUTE_NOSTORE, 0},
     /* a user's links, app tokens only */
     {"GET", "/v1/me/integrations", sh_api_integrations_list, SH_AUTH_USER, 0, 0},
     {"DELETE", "/v1/me/integrations/{client}", sh_api_integrations_delete, SH_AUTH_USER, O | H, 0},

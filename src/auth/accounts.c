@@ -71,7 +71,7 @@ sh_status sh_account_create(const sh_auth *a, const char *email, const char *pas
     if ((rc = seal_user_fields(&key, &u, norm, display_name)) != SH_OK)
         goto out;
     u.created_at = u.updated_at = sh_clock_now_us();
-    rc = sh_store_user_insert(a->store, &u);
+    rc = sh_store_do(a->store, core, user_insert, &u);
     if (rc == SH_ERR_CONFLICT)
         rc = SH_ERR_EMAIL_TAKEN;
     if (rc != SH_OK)
@@ -120,7 +120,7 @@ sh_status sh_account_create_hashed(const sh_auth *a, const char *email, const ch
     if ((rc = seal_user_fields(&key, out, norm, display_name)) != SH_OK)
         goto out;
     out->created_at = out->updated_at = sh_clock_now_us();
-    rc = sh_store_user_insert(a->store, out);
+    rc = sh_store_do(a->store, core, user_insert, out);
     if (rc == SH_ERR_CONFLICT)
         rc = SH_ERR_EMAIL_TAKEN;
 out:
@@ -137,7 +137,7 @@ sh_status sh_account_get(const sh_auth *a, const sh_id *user, sh_account_view *o
     sh_status rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = sh_store_user_get(a->store, user, &u)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, user_get, user, &u)) != SH_OK)
         return rc;
     if ((rc = sh_user_key_open(a, &u, &key)) != SH_OK)
         goto out;
@@ -165,14 +165,14 @@ sh_status sh_account_set_display_name(const sh_auth *a, const sh_id *user, const
 
     if (name != NULL && !sh_display_name_valid(name))
         return SH_ERR_INVALID_REQUEST;
-    if ((rc = sh_store_user_get(a->store, user, &u)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, user_get, user, &u)) != SH_OK)
         return rc;
     if ((rc = sh_user_key_open(a, &u, &key)) != SH_OK)
         goto out;
     if (name != NULL)
         rc = sh_seal(&key, "users", "name", &u.id, name, strlen(name), &ct, &ct_len);
     if (rc == SH_OK)
-        rc = sh_store_user_set_name(a->store, user, ct, ct_len, sh_clock_now_us());
+        rc = sh_store_do(a->store, core, user_set_name, user, ct, ct_len, sh_clock_now_us());
     sh_datakey_wipe(&key);
     free(ct);
 out:
@@ -197,14 +197,31 @@ static sh_status second_factor(const sh_auth *a, const sh_principal *p, const sh
     return (rc == SH_ERR_INVALID_CODE || rc == SH_ERR_NOT_FOUND) ? SH_ERR_REAUTH : rc;
 }
 
+struct new_password_args {
+    const sh_auth *a;
+    const sh_principal *p;
+    const char *hash;
+};
+
+/* The new hash and the end of every other session commit together. */
+static sh_status new_password_fn(sh_store *tx, void *ctx)
+{
+    struct new_password_args *n = ctx;
+    sh_status rc =
+        sh_store_do(tx, core, user_set_password, &n->p->user, n->hash, sh_clock_now_us());
+
+    return rc == SH_OK ? sh_session_end_others(n->a, n->p) : rc;
+}
+
 sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p,
                                      const sh_password_change *c, int *retry_after_s)
 {
     char hash[SH_PASSWORD_HASH_MAX];
+    struct new_password_args n = {a, p, hash};
     sh_user_rec u;
-    sh_status rc, end;
+    sh_status rc;
 
-    if ((rc = sh_store_user_get(a->store, &p->user, &u)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, user_get, &p->user, &u)) != SH_OK)
         return rc;
     rc = sh_limits_account_check(a->limits, SH_LIMIT_LOGIN, u.email_idx, SH_STORE_HASH_LEN,
                                  retry_after_s);
@@ -220,15 +237,7 @@ sh_status sh_account_change_password(const sh_auth *a, const sh_principal *p,
         goto out;
     if ((rc = sh_password_hash(c->next, c->next_len, hash)) != SH_OK)
         goto out;
-    /* the new hash and the end of every other session commit together */
-    if ((rc = sh_store_batch_begin(a->store)) != SH_OK)
-        goto out;
-    rc = sh_store_user_set_password(a->store, &p->user, hash, sh_clock_now_us());
-    if (rc == SH_OK)
-        rc = sh_session_end_others(a, p);
-    end = sh_store_batch_end(a->store, rc == SH_OK);
-    if (rc == SH_OK)
-        rc = end;
+    rc = sh_store_tx_run(a->store, new_password_fn, &n);
     if (rc == SH_OK && sh_notify(a, &u, SH_MAIL_PASSWORD_CHANGED, NULL, NULL) != SH_OK)
         sh_log_event(SH_LOG_WARN, "mail_queue_failed", "kind", "password_changed");
 out:
@@ -237,21 +246,30 @@ out:
     return rc;
 }
 
+struct delete_args {
+    const sh_auth *a;
+    const sh_principal *p;
+};
+
+static sh_status delete_fn(sh_store *tx, void *ctx)
+{
+    struct delete_args *d = ctx;
+    sh_id_hex hex;
+    sh_status rc = sh_store_do(tx, mfa, user_delete, &d->p->user);
+
+    sh_id_to_hex(&d->p->user, &hex);
+    if (rc == SH_OK)
+        rc = sh_revocation_add(tx, d->a->rev, SH_RULE_USER, hex.s, sh_clock_now_us(), NULL);
+    return rc;
+}
+
 sh_status sh_account_delete(const sh_auth *a, const sh_principal *p)
 {
+    struct delete_args d = {a, p};
     sh_id_hex hex;
-    int64_t now = sh_clock_now_us();
-    sh_status rc, end;
+    sh_status rc = sh_store_tx_run(a->store, delete_fn, &d);
 
     sh_id_to_hex(&p->user, &hex);
-    if ((rc = sh_store_batch_begin(a->store)) != SH_OK)
-        return rc;
-    rc = sh_store_mfa_do(a->store, user_delete, &p->user);
-    if (rc == SH_OK)
-        rc = sh_revocation_add(a->store, a->rev, SH_RULE_USER, hex.s, now, NULL);
-    end = sh_store_batch_end(a->store, rc == SH_OK);
-    if (rc == SH_OK)
-        rc = end;
     if (rc == SH_OK)
         sh_log_event(SH_LOG_WARN, "account_deleted", "user_id", hex.s);
     return rc;

@@ -34,7 +34,7 @@ sh_status sh_email_verify_send(const sh_auth *a, const sh_user_rec *u, const cha
     sh_hash_blind_index(a->kr, norm_email, t.bound_idx);
     t.created_at = sh_clock_now_us();
     t.expires_at = t.created_at + (int64_t)SH_EMAIL_VERIFY_TTL_S * SH_USEC;
-    rc = sh_store_mfa_do(a->store, utoken_insert, &t);
+    rc = sh_store_do(a->store, mfa, utoken_insert, &t);
     if (rc == SH_OK)
         rc = sh_notify(a, u, SH_MAIL_EMAIL_VERIFY, norm_email, text);
     sodium_memzero(text, sizeof(text));
@@ -52,10 +52,10 @@ sh_status sh_email_verify_confirm(const sh_auth *a, const char *token, size_t le
         return SH_ERR_INVALID_TOKEN;
     sh_hash_secret(a->kr, VERIFY_DOMAIN, secret, sizeof(secret), hash);
     sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_mfa_do(a->store, utoken_consume, hash, SH_UTOKEN_EMAIL_VERIFY, sh_clock_now_us(),
-                         &t);
+    rc = sh_store_do(a->store, mfa, utoken_consume, hash, SH_UTOKEN_EMAIL_VERIFY, sh_clock_now_us(),
+                     &t);
     if (rc == SH_OK)
-        rc = sh_store_mfa_do(a->store, email_verify, &t.user_id, t.bound_idx, sh_clock_now_us());
+        rc = sh_store_do(a->store, mfa, email_verify, &t.user_id, t.bound_idx, sh_clock_now_us());
     if (rc == SH_ERR_NOT_FOUND)
         return SH_ERR_INVALID_TOKEN;
     if (rc == SH_OK) {
@@ -78,7 +78,7 @@ sh_status sh_email_change(const sh_auth *a, const sh_principal *p, const char *e
 
     if ((rc = sh_email_normalize(email, norm, sizeof(norm))) != SH_OK)
         return rc;
-    if ((rc = sh_store_user_get(a->store, &p->user, &u)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, user_get, &p->user, &u)) != SH_OK)
         goto wipe;
     if ((rc = sh_user_key_open(a, &u, &key)) != SH_OK)
         goto out;
@@ -89,7 +89,7 @@ sh_status sh_email_change(const sh_auth *a, const sh_principal *p, const char *e
     if (rc != SH_OK)
         goto out;
     sh_hash_blind_index(a->kr, norm, idx);
-    rc = sh_store_mfa_do(a->store, set_email, &u.id, idx, ct, ct_len, sh_clock_now_us());
+    rc = sh_store_do(a->store, mfa, set_email, &u.id, idx, ct, ct_len, sh_clock_now_us());
     if (rc == SH_ERR_CONFLICT)
         rc = SH_ERR_EMAIL_TAKEN;
     if (rc != SH_OK)

@@ -17,7 +17,7 @@
 sh_status sh_mfa_enabled(const sh_auth *a, const sh_id *user, int *on)
 {
     sh_account_state s;
-    sh_status rc = sh_store_mfa_do(a->store, account_state, user, &s);
+    sh_status rc = sh_store_do(a->store, mfa, account_state, user, &s);
 
     *on = rc == SH_OK && s.mfa_confirmed_at != 0;
     return rc;
@@ -70,7 +70,7 @@ sh_status sh_mfa_enrol(const sh_auth *a, const sh_principal *p, sh_mfa_enrolment
 
     memset(&t, 0, sizeof(t));
     memset(out, 0, sizeof(*out));
-    if ((rc = sh_store_user_get(a->store, &p->user, &u)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, user_get, &p->user, &u)) != SH_OK)
         return rc;
     if ((rc = sh_user_key_open(a, &u, &key)) != SH_OK)
         goto out;
@@ -82,7 +82,7 @@ sh_status sh_mfa_enrol(const sh_auth *a, const sh_principal *p, sh_mfa_enrolment
         goto out;
     t.user_id = u.id;
     t.created_at = sh_clock_now_us();
-    if ((rc = sh_store_mfa_do(a->store, totp_put_pending, &t)) != SH_OK)
+    if ((rc = sh_store_do(a->store, mfa, totp_put_pending, &t)) != SH_OK)
         goto out;
     rc = make_uri(email, out->secret, out->uri);
 out:
@@ -134,9 +134,9 @@ sh_status sh_mfa_confirm(const sh_auth *a, const sh_principal *p, const char *co
     rc = sh_limits_account_check(a->limits, SH_LIMIT_CODE, p->user.b, SH_ID_LEN, retry_after_s);
     if (rc != SH_OK)
         return rc;
-    if ((rc = sh_store_user_get(a->store, &p->user, &u)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, user_get, &p->user, &u)) != SH_OK)
         return rc;
-    rc = sh_store_mfa_do(a->store, totp_get, &p->user, &t);
+    rc = sh_store_do(a->store, mfa, totp_get, &p->user, &t);
     if (rc == SH_OK && t.confirmed_at != 0)
         rc = SH_ERR_CONFLICT; /* already on */
     if (rc != SH_OK)
@@ -147,8 +147,8 @@ sh_status sh_mfa_confirm(const sh_auth *a, const sh_principal *p, const char *co
     if (rc != SH_OK)
         goto out;
     sh_recovery_new(a->kr, &u.id, out->codes, hashes);
-    rc = sh_store_mfa_do(a->store, totp_confirm, &u.id, step, sh_clock_now_us(),
-                         (const uint8_t(*)[SH_STORE_HASH_LEN])hashes, SH_RECOVERY_COUNT);
+    rc = sh_store_do(a->store, mfa, totp_confirm, &u.id, step, sh_clock_now_us(),
+                     (const uint8_t(*)[SH_STORE_HASH_LEN])hashes, SH_RECOVERY_COUNT);
     if (rc == SH_ERR_NOT_FOUND)
         rc = SH_ERR_INVALID_CODE; /* raced with another confirm or enrolment */
     if (rc != SH_OK) {
@@ -167,7 +167,7 @@ out:
 
 sh_status sh_mfa_disable(const sh_auth *a, const sh_principal *p)
 {
-    sh_status rc = sh_store_mfa_do(a->store, totp_delete, &p->user);
+    sh_status rc = sh_store_do(a->store, mfa, totp_delete, &p->user);
 
     if (rc != SH_OK)
         return rc;
@@ -183,7 +183,7 @@ static sh_status use_recovery(const sh_auth *a, const sh_user_rec *u, const char
     sh_status rc = sh_recovery_hash(a->kr, &u->id, typed, hash);
 
     if (rc == SH_OK)
-        rc = sh_store_mfa_do(a->store, recovery_use, &u->id, hash, sh_clock_now_us());
+        rc = sh_store_do(a->store, mfa, recovery_use, &u->id, hash, sh_clock_now_us());
     sodium_memzero(hash, sizeof(hash));
     if (rc == SH_ERR_NOT_FOUND)
         return SH_ERR_INVALID_CODE;
@@ -204,7 +204,7 @@ sh_status sh_mfa_verify(const sh_auth *a, const sh_user_rec *u, const char *code
     rc = sh_limits_account_check(a->limits, SH_LIMIT_CODE, u->id.b, SH_ID_LEN, retry_after_s);
     if (rc != SH_OK)
         return rc;
-    rc = sh_store_mfa_do(a->store, totp_get, &u->id, &t);
+    rc = sh_store_do(a->store, mfa, totp_get, &u->id, &t);
     if (rc == SH_OK && t.confirmed_at == 0)
         rc = SH_ERR_NOT_FOUND;
     if (rc != SH_OK)
@@ -213,7 +213,7 @@ sh_status sh_mfa_verify(const sh_auth *a, const sh_user_rec *u, const char *code
         rc = use_recovery(a, u, recovery);
     } else {
         rc = check_totp(a, u, &t, code, &step);
-        if (rc == SH_OK && sh_store_mfa_do(a->store, totp_use_step, &u->id, step) != SH_OK)
+        if (rc == SH_OK && sh_store_do(a->store, mfa, totp_use_step, &u->id, step) != SH_OK)
             rc = SH_ERR_INVALID_CODE; /* the same code won a race elsewhere */
     }
     if (rc == SH_ERR_INVALID_CODE) {

@@ -46,7 +46,7 @@ sh_status sh_mfa_challenge_new(const sh_auth *a, const sh_user_rec *u, int token
     sh_token_opaque_new(SH_TOKEN_MFA, secret, token);
     sh_hash_secret(a->kr, MFA_DOMAIN, secret, sizeof(secret), c.hash);
     sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_mfa_do(a->store, challenge_insert, &c);
+    rc = sh_store_do(a->store, mfa, challenge_insert, &c);
     if (rc == SH_OK)
         *expires_in_s = SH_MFA_CHALLENGE_TTL_S;
     else
@@ -64,7 +64,7 @@ static sh_status load(const sh_auth *a, const char *text, size_t len, sh_challen
         return SH_ERR_INVALID_TOKEN;
     sh_hash_secret(a->kr, MFA_DOMAIN, secret, sizeof(secret), hash);
     sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_mfa_do(a->store, challenge_get, hash, c);
+    rc = sh_store_do(a->store, mfa, challenge_get, hash, c);
     if (rc == SH_ERR_NOT_FOUND)
         return SH_ERR_INVALID_TOKEN;
     if (rc == SH_OK && (c->used_at != 0 || c->expires_at <= sh_clock_now_us() ||
@@ -132,7 +132,7 @@ static sh_status pass(const sh_auth *a, const char *mfa_token, size_t len, const
         rc = SH_ERR_INVALID_TOKEN;
         goto out;
     }
-    if ((rc = sh_store_user_get(a->store, &c->user_id, u)) != SH_OK) {
+    if ((rc = sh_store_do(a->store, core, user_get, &c->user_id, u)) != SH_OK) {
         rc = rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
         goto out;
     }
@@ -140,13 +140,13 @@ static sh_status pass(const sh_auth *a, const char *mfa_token, size_t len, const
     if (rc == SH_ERR_NOT_FOUND)
         rc = SH_ERR_INVALID_TOKEN; /* two-factor was turned off meanwhile: log in again */
     if (rc == SH_ERR_INVALID_CODE &&
-        sh_store_mfa_do(a->store, challenge_fail, &c->id, &failures) == SH_OK &&
+        sh_store_do(a->store, mfa, challenge_fail, &c->id, &failures) == SH_OK &&
         failures >= SH_MFA_MAX_FAILURES)
         sh_log_event(SH_LOG_WARN, "mfa_token_dead", "failures", "5");
     if (rc != SH_OK)
         goto out;
-    rc = sh_store_mfa_do(a->store, challenge_consume, &c->id, sh_clock_now_us(),
-                         SH_MFA_MAX_FAILURES);
+    rc = sh_store_do(a->store, mfa, challenge_consume, &c->id, sh_clock_now_us(),
+                     SH_MFA_MAX_FAILURES);
     if (rc == SH_ERR_NOT_FOUND)
         rc = SH_ERR_INVALID_TOKEN; /* used by a racing request */
 out:

@@ -113,7 +113,7 @@ sh_status sh_notify(const sh_auth *a, const sh_user_rec *u, enum sh_mail_kind ki
     if (rc == SH_OK)
         rc = sh_seal(&key, TABLE, "body", &m.id, text, (size_t)n, &m.body_ct, &m.body_ct_len);
     if (rc == SH_OK)
-        rc = sh_store_mfa_do(a->store, mail_insert, &m);
+        rc = sh_store_do(a->store, mfa, mail_insert, &m);
     if (rc == SH_OK) {
         sh_id_to_hex(&m.id, &hex);
         sh_log_event(SH_LOG_INFO, "mail_queued", "mail_id", hex.s);
@@ -133,7 +133,7 @@ sh_status sh_notify_user(const sh_auth *a, const sh_id *user, enum sh_mail_kind 
                          const char *extra)
 {
     sh_user_rec u;
-    sh_status rc = sh_store_user_get(a->store, user, &u);
+    sh_status rc = sh_store_do(a->store, core, user_get, user, &u);
 
     if (rc != SH_OK)
         return rc;
@@ -162,7 +162,7 @@ void sh_notify_login(const sh_auth *a, const sh_user_rec *u, int token_class,
     n = SH_ID_LEN + 1 + dlen;
     sh_hash_secret(a->kr, LOGIN_DOMAIN, buf, n, fp);
     sodium_memzero(buf, sizeof(buf));
-    rc = sh_store_mfa_do(a->store, login_seen, &u->id, fp, sh_clock_now_us(), &is_new, &known);
+    rc = sh_store_do(a->store, mfa, login_seen, &u->id, fp, sh_clock_now_us(), &is_new, &known);
     if (rc == SH_OK && is_new && known > 0) {
         snprintf(detail, sizeof(detail), "client: %s\ndevice: %s", sh_class_name(token_class),
                  device_name ? device_name : "(no name given)");
@@ -180,7 +180,7 @@ sh_status sh_notify_open(const sh_auth *a, const sh_mail_rec *m, char **to, char
     sh_status rc;
 
     *to = *text = NULL;
-    if ((rc = sh_store_user_get(a->store, &m->user_id, &u)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, user_get, &m->user_id, &u)) != SH_OK)
         return rc;
     if ((rc = sh_user_key_open(a, &u, &key)) != SH_OK)
         goto out;

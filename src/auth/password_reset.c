@@ -37,7 +37,7 @@ sh_status sh_password_reset_request(const sh_auth *a, const char *email)
         return SH_OK;
     }
     sh_limits_account_charge(a->limits, SH_LIMIT_RESET, t.bound_idx, SH_HASH_LEN);
-    rc = sh_store_user_get_by_email(a->store, t.bound_idx, &u);
+    rc = sh_store_do(a->store, core, user_get_by_email, t.bound_idx, &u);
     if (rc == SH_ERR_NOT_FOUND)
         return SH_OK;
     if (rc != SH_OK)
@@ -49,7 +49,7 @@ sh_status sh_password_reset_request(const sh_auth *a, const char *email)
     t.purpose = SH_UTOKEN_PASSWORD_RESET;
     t.created_at = sh_clock_now_us();
     t.expires_at = t.created_at + (int64_t)SH_PASSWORD_RESET_TTL_S * SH_USEC;
-    rc = sh_store_mfa_do(a->store, utoken_insert, &t);
+    rc = sh_store_do(a->store, mfa, utoken_insert, &t);
     if (rc == SH_OK)
         rc = sh_notify(a, &u, SH_MAIL_PASSWORD_RESET, NULL, text);
     if (rc == SH_OK) {
@@ -62,15 +62,41 @@ sh_status sh_password_reset_request(const sh_auth *a, const char *email)
     return rc;
 }
 
+struct reset_args {
+    const sh_auth *a;
+    const uint8_t *hash;
+    const char *pwhash;
+    sh_user_token_rec t;
+};
+
+/* The token is used, the password set, other reset tokens dropped and
+ * every session ended, in one transaction. */
+static sh_status reset_fn(sh_store *tx, void *ctx)
+{
+    struct reset_args *r = ctx;
+    int64_t now = sh_clock_now_us();
+    sh_id_hex hex;
+    sh_status rc;
+
+    rc = sh_store_do(tx, mfa, utoken_consume, r->hash, SH_UTOKEN_PASSWORD_RESET, now, &r->t);
+    if (rc == SH_OK)
+        rc = sh_store_do(tx, core, user_set_password, &r->t.user_id, r->pwhash, now);
+    if (rc == SH_OK)
+        rc = sh_store_do(tx, mfa, utoken_drop_all, &r->t.user_id, SH_UTOKEN_PASSWORD_RESET);
+    sh_id_to_hex(&r->t.user_id, &hex);
+    if (rc == SH_OK)
+        rc = sh_revocation_add(tx, r->a->rev, SH_RULE_USER, hex.s, now, NULL);
+    return rc;
+}
+
 sh_status sh_password_reset_confirm(const sh_auth *a, const char *token, size_t len,
                                     const char *password, size_t password_len)
 {
     uint8_t secret[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
     char pwhash[SH_PASSWORD_HASH_MAX];
-    sh_user_token_rec t;
+    struct reset_args r = {a, hash, pwhash, {{0}}};
     sh_id_hex hex;
-    int64_t now = sh_clock_now_us();
-    sh_status rc, end;
+    sh_status rc;
 
     if (sh_token_opaque_parse(SH_TOKEN_RESET, token, len, secret) != SH_OK)
         return SH_ERR_INVALID_TOKEN;
@@ -81,26 +107,15 @@ sh_status sh_password_reset_confirm(const sh_auth *a, const char *token, size_t 
         return rc;
     if ((rc = sh_password_hash(password, password_len, pwhash)) != SH_OK)
         return rc;
-    if ((rc = sh_store_batch_begin(a->store)) != SH_OK)
-        return rc;
-    rc = sh_store_mfa_do(a->store, utoken_consume, hash, SH_UTOKEN_PASSWORD_RESET, now, &t);
-    if (rc == SH_OK)
-        rc = sh_store_user_set_password(a->store, &t.user_id, pwhash, now);
-    if (rc == SH_OK)
-        rc = sh_store_mfa_do(a->store, utoken_drop_all, &t.user_id, SH_UTOKEN_PASSWORD_RESET);
-    sh_id_to_hex(&t.user_id, &hex);
-    if (rc == SH_OK)
-        rc = sh_revocation_add(a->store, a->rev, SH_RULE_USER, hex.s, now, NULL);
-    end = sh_store_batch_end(a->store, rc == SH_OK);
-    if (rc == SH_OK)
-        rc = end;
+    rc = sh_store_tx_run(a->store, reset_fn, &r);
+    sh_id_to_hex(&r.t.user_id, &hex);
     sodium_memzero(pwhash, sizeof(pwhash));
     if (rc == SH_ERR_NOT_FOUND)
         return SH_ERR_INVALID_TOKEN;
     if (rc != SH_OK)
         return rc;
     sh_log_event(SH_LOG_WARN, "password_reset_done", "user_id", hex.s);
-    if (sh_notify_user(a, &t.user_id, SH_MAIL_PASSWORD_CHANGED, NULL) != SH_OK)
+    if (sh_notify_user(a, &r.t.user_id, SH_MAIL_PASSWORD_CHANGED, NULL) != SH_OK)
         sh_log_event(SH_LOG_WARN, "mail_queue_failed", "kind", "password_changed");
     return SH_OK;
 }

@@ -23,8 +23,8 @@ struct sh_revocation {
     int64_t integration; /* every partner token */
     sh_idmap *clients;   /* OAuth client id -> max not_before */
     sh_idmap *grants;    /* grant id -> max not_before */
-    int64_t last_seq;    /* newest rule row seen by sync */
-    uint64_t count;
+    sh_rule_cursor feed; /* where sync reads on from */
+    uint64_t count;      /* rule deliveries applied (a rule may come twice) */
     pthread_mutex_t sync_lock;
 };
 
@@ -226,7 +226,7 @@ sh_status sh_revocation_add(sh_store *st, sh_revocation *rv, int scope, const ch
     }
     r.created_at = sh_clock_now_us();
     r.not_before = not_before != 0 ? not_before : r.created_at;
-    rc = sh_store_rule_insert(st, &r);
+    rc = sh_store_do(st, core, rule_insert, &r);
     if (rc == SH_OK && rv != NULL)
         rc = sh_revocation_apply(rv, &r);
     if (rc == SH_OK && out != NULL)
@@ -236,7 +236,6 @@ sh_status sh_revocation_add(sh_store *st, sh_revocation *rv, int scope, const ch
 
 struct sync_ctx {
     sh_revocation *rv;
-    int64_t max_seq;
     uint64_t applied;
 };
 
@@ -246,20 +245,19 @@ static void sync_one(void *arg, const sh_rule_rec *r)
 
     if (sh_revocation_apply(ctx->rv, r) == SH_OK)
         ctx->applied++;
-    if (r->seq > ctx->max_seq)
-        ctx->max_seq = r->seq;
 }
 
 sh_status sh_revocation_sync(sh_store *st, sh_revocation *rv)
 {
-    struct sync_ctx ctx = {rv, 0, 0};
+    struct sync_ctx ctx = {rv, 0};
+    sh_rule_cursor cur;
     sh_status rc;
 
     pthread_mutex_lock(&rv->sync_lock);
-    ctx.max_seq = rv->last_seq;
-    rc = sh_store_rules_since(st, rv->last_seq, sync_one, &ctx);
+    cur = rv->feed;
+    rc = sh_store_do(st, core, rules_feed, &cur, sync_one, &ctx);
     if (rc == SH_OK)
-        rv->last_seq = ctx.max_seq;
+        rv->feed = cur;
     pthread_rwlock_wrlock(&rv->lock);
     rv->count += ctx.applied;
     pthread_rwlock_unlock(&rv->lock);

@@ -64,23 +64,33 @@ static int session_alive(const sh_auth *a, const sh_session_rec *s)
  * are refused at once; both in one transaction, so a crash cannot leave a
  * dead refresh token with live access tokens. A session already marked
  * ended is left alone (no second rule for a replayed token). */
+struct end_args {
+    const sh_auth *a;
+    const sh_id *session;
+};
+
+static sh_status end_session_fn(sh_store *tx, void *ctx)
+{
+    struct end_args *e = ctx;
+    int64_t now = sh_clock_now_us();
+    sh_id_hex hex;
+    sh_status rc = sh_store_do(tx, core, session_revoke, e->session, now);
+
+    sh_id_to_hex(e->session, &hex);
+    if (rc == SH_OK)
+        rc = sh_revocation_add(tx, e->a->rev, SH_RULE_SESSION, hex.s, now, NULL);
+    return rc;
+}
+
 static sh_status end_session(const sh_auth *a, const sh_id *session)
 {
+    struct end_args e = {a, session};
     sh_id_hex hex;
-    int64_t now = sh_clock_now_us();
-    sh_status rc, end;
+    sh_status rc = sh_store_tx_run(a->store, end_session_fn, &e);
 
-    if ((rc = sh_store_batch_begin(a->store)) != SH_OK)
-        return rc;
-    rc = sh_store_session_revoke(a->store, session, now);
     sh_id_to_hex(session, &hex);
-    if (rc == SH_OK)
-        rc = sh_revocation_add(a->store, a->rev, SH_RULE_SESSION, hex.s, now, NULL);
-    end = sh_store_batch_end(a->store, rc == SH_OK);
     if (rc == SH_ERR_NOT_FOUND)
         return SH_OK; /* already ended */
-    if (rc == SH_OK)
-        rc = end;
     if (rc == SH_OK)
         sh_log_event(SH_LOG_INFO, "session_ended", "session_id", hex.s);
     return rc;
@@ -101,7 +111,7 @@ static sh_status find_user(const sh_auth *a, const char *email, uint8_t idx[SH_H
     }
     sh_hash_blind_index(a->kr, norm, idx);
     sodium_memzero(norm, sizeof(norm));
-    rc = sh_store_user_get_by_email(a->store, idx, u);
+    rc = sh_store_do(a->store, core, user_get_by_email, idx, u);
     return rc;
 }
 
@@ -114,7 +124,7 @@ static void maybe_rehash(const sh_auth *a, const sh_user_rec *u, const char *pw,
         return;
     if (sh_password_hash(pw, len, hash) != SH_OK)
         return;
-    if (sh_store_user_set_password(a->store, &u->id, hash, sh_clock_now_us()) == SH_OK) {
+    if (sh_store_do(a->store, core, user_set_password, &u->id, hash, sh_clock_now_us()) == SH_OK) {
         sh_id_to_hex(&u->id, &hex);
         sh_log_event(SH_LOG_INFO, "password_rehashed", "user_id", hex.s);
     }
@@ -143,7 +153,7 @@ sh_status sh_session_open(const sh_auth *a, const sh_user_rec *u, int token_clas
             return rc;
     }
     new_refresh(a, out->refresh, refresh_hash);
-    rc = sh_store_session_insert(a->store, &s, refresh_hash);
+    rc = sh_store_do(a->store, core, session_insert, &s, refresh_hash);
     if (rc == SH_OK)
         mint_access(a, &s, s.created_at, out);
     sh_session_rec_clear(&s);
@@ -165,13 +175,14 @@ static sh_status check_password(const sh_auth *a, const char *email, const char 
                                 size_t password_len, sh_user_rec *u, int *retry)
 {
     uint8_t idx[SH_HASH_LEN];
-    sh_status rc = find_user(a, email, idx, u);
+    sh_status rc = find_user(a, email, idx, u), rc2;
 
     if (rc != SH_OK && rc != SH_ERR_NOT_FOUND)
         return rc;
-    if (sh_limits_account_check(a->limits, SH_LIMIT_LOGIN, idx, sizeof(idx), retry) != SH_OK) {
+    if ((rc2 = sh_limits_account_check(a->limits, SH_LIMIT_LOGIN, idx, sizeof(idx), retry)) !=
+        SH_OK) {
         sh_user_rec_clear(u);
-        return SH_ERR_RATE_LIMITED;
+        return rc2 == SH_ERR_STORE ? rc2 : SH_ERR_RATE_LIMITED;
     }
     if (rc == SH_ERR_NOT_FOUND) {
         sh_password_burn(password, password_len);
@@ -239,7 +250,7 @@ sh_status sh_session_refresh(const sh_auth *a, const char *refresh, size_t len, 
         return SH_ERR_INVALID_TOKEN;
     sh_hash_secret(a->kr, REFRESH_DOMAIN, secret, sizeof(secret), old_hash);
     sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_refresh_find(a->store, old_hash, &session_id, &rotated);
+    rc = sh_store_do(a->store, core, refresh_find, old_hash, &session_id, &rotated);
     if (rc != SH_OK)
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
     if (rotated) {
@@ -250,14 +261,14 @@ sh_status sh_session_refresh(const sh_auth *a, const char *refresh, size_t len, 
         rc = end_session(a, &session_id);
         return rc == SH_OK ? SH_ERR_INVALID_TOKEN : rc;
     }
-    if ((rc = sh_store_session_get(a->store, &session_id, &s)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, session_get, &session_id, &s)) != SH_OK)
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
     if (!session_alive(a, &s) || now - s.last_used_at > REFRESH_IDLE_US) {
         rc = SH_ERR_INVALID_TOKEN;
         goto out;
     }
     new_refresh(a, out->refresh, new_hash);
-    rc = sh_store_refresh_rotate(a->store, old_hash, new_hash, &session_id, now);
+    rc = sh_store_do(a->store, core, refresh_rotate, old_hash, new_hash, &session_id, now);
     if (rc == SH_ERR_CONFLICT) {
         (void)end_session(a, &session_id); /* lost a race with a copy */
         rc = SH_ERR_INVALID_TOKEN;
@@ -337,14 +348,14 @@ sh_status sh_session_list_live(const sh_auth *a, const sh_principal *p, sh_sessi
     sh_status rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = sh_store_user_get(a->store, &p->user, &u)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, user_get, &p->user, &u)) != SH_OK)
         return rc;
     rc = sh_user_key_open(a, &u, &key);
     sh_user_rec_clear(&u);
     if (rc != SH_OK)
         return rc;
     ctx.key = &key;
-    rc = sh_store_session_list(a->store, &p->user, list_one, &ctx);
+    rc = sh_store_do(a->store, core, session_list, &p->user, list_one, &ctx);
     if (rc == SH_OK)
         rc = ctx.rc;
     sh_datakey_wipe(&key);
@@ -364,7 +375,7 @@ void sh_session_list_clear(sh_session_list *l)
 sh_status sh_session_end(const sh_auth *a, const sh_principal *p, const sh_id *session)
 {
     sh_session_rec s;
-    sh_status rc = sh_store_session_get(a->store, session, &s);
+    sh_status rc = sh_store_do(a->store, core, session_get, session, &s);
     int mine;
 
     if (rc != SH_OK)

@@ -66,7 +66,7 @@ static sh_status stepup(const sh_auth *a, const sh_principal *p, const json_t *b
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
     if (mfa_on && code == NULL && recovery == NULL)
         return SH_ERR_REAUTH;
-    if ((rc = sh_store_user_get(a->store, &p->user, &u)) != SH_OK)
+    if ((rc = sh_store_do(a->store, core, user_get, &p->user, &u)) != SH_OK)
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
     rc = check_password(a, &u, pw, pw_len, retry);
     if (rc == SH_OK && mfa_on) {

@@ -44,6 +44,8 @@ void sh_config_init(sh_config *c)
         set_str(c->issuer, sizeof(c->issuer), v);
     if ((v = getenv("SAFEHOUSE_DATA_DIR")) != NULL && *v)
         set_str(c->data_dir, sizeof(c->data_dir), v);
+    if ((v = getenv("SAFEHOUSE_STORE")) != NULL && *v)
+        set_str(c->store, sizeof(c->store), v);
     if ((v = getenv("SAFEHOUSE_LISTEN")) != NULL && *v)
         set_str(c->listen, sizeof(c->listen), v);
     if ((v = getenv("SAFEHOUSE_ADMIN_LISTEN")) != NULL && *v)
@@ -86,10 +88,12 @@ enum {
     OPT_ISSUER,
     OPT_OAUTH_ACCESS_TTL,
     OPT_OAUTH_CODE_TTL,
+    OPT_STORE,
 };
 
 static const struct option serve_opts[] = {
     {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"store", required_argument, NULL, OPT_STORE},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"admin-listen", required_argument, NULL, OPT_ADMIN_LISTEN},
     {"threads", required_argument, NULL, OPT_THREADS},
@@ -121,6 +125,10 @@ int sh_config_parse_serve(sh_config *c, int argc, char **argv)
         switch (opt) {
         case OPT_DATA_DIR:
             set_str(c->data_dir, sizeof(c->data_dir), optarg);
+            break;
+        case OPT_STORE:
+            if (sh_config_set_store(c, optarg) != 0)
+                return -1;
             break;
         case OPT_LISTEN:
             set_str(c->listen, sizeof(c->listen), optarg);
@@ -212,6 +220,18 @@ int sh_config_parse_serve(sh_config *c, int argc, char **argv)
         fprintf(stderr, "safehouse: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
+    return 0;
+}
+
+int sh_config_set_store(sh_config *c, const char *url)
+{
+    if (strlen(url) >= sizeof(c->store) ||
+        (strncmp(url, "sqlite:", 7) != 0 && strncmp(url, "postgres://", 11) != 0 &&
+         strncmp(url, "postgresql://", 13) != 0)) {
+        fprintf(stderr, "safehouse: --store takes sqlite:PATH or postgres://...\n");
+        return -1;
+    }
+    set_str(c->store, sizeof(c->store), url);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * config.h - settings of `safehouse serve`, from defaults, then environment
- * (SAFEHOUSE_DATA_DIR, SAFEHOUSE_LISTEN, SAFEHOUSE_ADMIN_LISTEN), then flags.
+ * (SAFEHOUSE_DATA_DIR, SAFEHOUSE_STORE, SAFEHOUSE_LISTEN, SAFEHOUSE_ADMIN_LISTEN), then
+ * flags.
  */
 #ifndef SH_CONFIG_H
 #define SH_CONFIG_H
@@ -13,6 +14,7 @@
 
 typedef struct sh_config {
     char data_dir[SH_CONFIG_PATH_MAX];
+    char store[SH_CONFIG_PATH_MAX]; /* store URL; "": SQLite in data_dir */
     char listen[SH_CONFIG_ADDR_MAX];
     char admin_listen[SH_CONFIG_ADDR_MAX];
     unsigned threads;      /* HTTP event threads; default: online cores */
@@ -39,6 +41,9 @@ typedef struct sh_config {
 void sh_config_init(sh_config *c);
 /* Applies `serve` flags. Returns 0, or -1 after printing why on stderr. */
 int sh_config_parse_serve(sh_config *c, int argc, char **argv);
+/* Sets the store URL (sqlite:PATH, postgres://...). Returns 0, or -1 after
+ * printing why on stderr. */
+int sh_config_set_store(sh_config *c, const char *url);
 /* Joins the data dir and a file name into out; -1 if it does not fit. */
 int sh_config_path(const sh_config *c, const char *file, char *out, size_t cap);
 

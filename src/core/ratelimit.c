@@ -1,9 +1,12 @@
 /*
- * ratelimit.c - token buckets in a fixed open-addressing table.
+ * ratelimit.c - token-bucket arithmetic, and buckets in a fixed
+ * open-addressing table.
  *
- * A slot holds the 16-byte keyed hash of the caller's key, the tokens left
- * at last_us, the end of the current block and the strike count. Refill is
- * computed lazily from the elapsed time; nothing runs in the background.
+ * The arithmetic is integer: tokens in millionths, times in microseconds,
+ * policies converted on use. A slot holds the 16-byte keyed hash of the
+ * caller's key and a bucket (tokens at last_us, end of the last block,
+ * strikes). Refill is computed lazily from the elapsed time; nothing runs
+ * in the background.
  */
 #include "core/ratelimit.h"
 
@@ -23,10 +26,7 @@
 struct slot {
     uint8_t key[KEY_LEN];
     int used;
-    uint32_t strikes;
-    double tokens;
-    int64_t last_us;
-    int64_t blocked_until;
+    sh_ratelimit_bucket b;
 };
 
 struct sh_ratelimit {
@@ -37,12 +37,149 @@ struct sh_ratelimit {
     size_t mask;
 };
 
+/* ---- the arithmetic: pure functions on a bucket ---------------------------- */
+
+/* Saturation point for block lengths (about 36,000 years): keeps
+ * now + backoff far from overflowing. */
+#define BACKOFF_CEIL_US (INT64_C(1) << 60)
+
+/* x (a positive number of seconds or tokens) in millionths, rounded. */
+static int64_t micros(double x) { return (int64_t)(x * 1e6 + 0.5); }
+
+static int64_t burst_units(const struct sh_ratelimit_policy *p) { return micros(p->burst); }
+
+static int64_t interval_us(const struct sh_ratelimit_policy *p)
+{
+    int64_t iv = micros(p->interval_s);
+
+    return iv < 1 ? 1 : iv;
+}
+
+/* The time it takes to refill `units` tokens (in millionths), rounded up.
+ * units <= 1e12 and iv <= 1e12 keep every product below 2^63. */
+static int64_t refill_time(int64_t units, int64_t iv)
+{
+    return units / SH_RATELIMIT_UNIT * iv +
+           (units % SH_RATELIMIT_UNIT * iv + SH_RATELIMIT_UNIT - 1) / SH_RATELIMIT_UNIT;
+}
+
+/* Tokens (millionths) b holds at now: refilled, capped at burst. Rounded
+ * down, so a client never gains from being looked at often. */
+static int64_t tokens_at(const sh_ratelimit_bucket *b, const struct sh_ratelimit_policy *p,
+                         int64_t now)
+{
+    int64_t full = burst_units(p), iv = interval_us(p), t = b->tokens, elapsed, whole;
+
+    if (now <= b->last_us || t >= full)
+        return t < full ? t : full;
+    elapsed = now - b->last_us;
+    whole = elapsed / iv;
+    if (whole > (full - t) / SH_RATELIMIT_UNIT)
+        return full;
+    t += whole * SH_RATELIMIT_UNIT + elapsed % iv * SH_RATELIMIT_UNIT / iv;
+    return t < full ? t : full;
+}
+
+/* Brings b up to now: refill, and strikes forgiven after a whole refill
+ * period (burst * interval) without a block. */
+static void refill(sh_ratelimit_bucket *b, const struct sh_ratelimit_policy *p, int64_t now)
+{
+    int64_t quiet_us = refill_time(burst_units(p), interval_us(p));
+
+    b->tokens = tokens_at(b, p, now);
+    if (now > b->last_us)
+        b->last_us = now;
+    if (b->strikes > 0 && now >= b->blocked_until + quiet_us)
+        b->strikes = 0;
+}
+
+static int64_t backoff_us(const sh_ratelimit_bucket *b, const struct sh_ratelimit_policy *p)
+{
+    int64_t iv = interval_us(p), max_us = micros(p->backoff_max_s), us = iv;
+
+    for (uint32_t i = 1; i < b->strikes && us <= BACKOFF_CEIL_US / 2; i++)
+        us *= 2;
+    /* a cap not longer than one interval is ignored */
+    if (max_us > iv && us > max_us)
+        us = max_us;
+    return us;
+}
+
+int sh_ratelimit_policy_valid(const struct sh_ratelimit_policy *p)
+{
+    return p->burst >= 1 && p->burst <= SH_RATELIMIT_BURST_MAX && p->interval_s > 0 &&
+           p->interval_s <= SH_RATELIMIT_INTERVAL_MAX_S && p->backoff_max_s >= 0 &&
+           p->backoff_max_s <= (double)BACKOFF_CEIL_US / (double)SH_USEC;
+}
+
+void sh_ratelimit_bucket_init(sh_ratelimit_bucket *b, const struct sh_ratelimit_policy *p,
+                              int64_t now_us)
+{
+    memset(b, 0, sizeof(*b));
+    b->tokens = burst_units(p);
+    b->last_us = now_us;
+}
+
+sh_status sh_ratelimit_bucket_check(const sh_ratelimit_bucket *b,
+                                    const struct sh_ratelimit_policy *p, int64_t now_us,
+                                    int *retry_after_s)
+{
+    int64_t t = tokens_at(b, p, now_us), wait_us = 0, secs;
+
+    if (now_us >= b->blocked_until && t >= SH_RATELIMIT_UNIT)
+        return SH_OK;
+    if (retry_after_s == NULL)
+        return SH_ERR_RATE_LIMITED;
+    if (b->blocked_until > now_us)
+        wait_us = b->blocked_until - now_us;
+    if (t < SH_RATELIMIT_UNIT) {
+        int64_t refill_us = refill_time(SH_RATELIMIT_UNIT - t, interval_us(p));
+        if (refill_us > wait_us)
+            wait_us = refill_us;
+    }
+    secs = (wait_us + SH_USEC - 1) / SH_USEC;
+    *retry_after_s = secs < 1 ? 1 : (secs > 86400 ? 86400 : (int)secs);
+    return SH_ERR_RATE_LIMITED;
+}
+
+void sh_ratelimit_bucket_charge(sh_ratelimit_bucket *b, const struct sh_ratelimit_policy *p,
+                                int64_t now_us)
+{
+    int64_t block;
+
+    refill(b, p, now_us);
+    b->tokens -= SH_RATELIMIT_UNIT;
+    if (b->tokens >= SH_RATELIMIT_UNIT)
+        return;
+    if (b->strikes < MAX_STRIKE_SHIFT)
+        b->strikes++;
+    block = backoff_us(b, p);
+    b->blocked_until = now_us + block;
+    /* nothing accrues during the block: when it ends, exactly one attempt */
+    b->tokens = SH_RATELIMIT_UNIT;
+    b->last_us = b->blocked_until;
+}
+
+int64_t sh_ratelimit_bucket_idle_at(const sh_ratelimit_bucket *b,
+                                    const struct sh_ratelimit_policy *p)
+{
+    int64_t full = burst_units(p), iv = interval_us(p), at = b->last_us;
+
+    if (b->tokens < full)
+        at += refill_time(full - b->tokens, iv);
+    if (b->strikes > 0 && b->blocked_until + refill_time(full, iv) > at)
+        at = b->blocked_until + refill_time(full, iv);
+    return at;
+}
+
+/* ---- the in-memory table ------------------------------------------------------ */
+
 sh_status sh_ratelimit_new(const struct sh_ratelimit_policy *p, size_t slots, sh_ratelimit **out)
 {
     sh_ratelimit *rl;
     size_t n = MIN_SLOTS;
 
-    if (p->burst < 1 || p->interval_s <= 0)
+    if (!sh_ratelimit_policy_valid(p))
         return SH_ERR_INTERNAL;
     while (n < slots)
         n <<= 1;
@@ -71,19 +208,10 @@ void sh_ratelimit_free(sh_ratelimit *rl)
     free(rl);
 }
 
-/* Tokens a slot holds at now (refilled, capped at burst). */
-static double tokens_at(const sh_ratelimit *rl, const struct slot *s, int64_t now)
-{
-    double t = s->tokens;
-
-    if (now > s->last_us)
-        t += (double)(now - s->last_us) / ((double)SH_USEC * rl->p.interval_s);
-    return t > rl->p.burst ? rl->p.burst : t;
-}
-
 static int recovered(const sh_ratelimit *rl, const struct slot *s, int64_t now)
 {
-    return !s->used || (now >= s->blocked_until && tokens_at(rl, s, now) >= rl->p.burst);
+    return !s->used ||
+           (now >= s->b.blocked_until && tokens_at(&s->b, &rl->p, now) >= burst_units(&rl->p));
 }
 
 static uint64_t key_hash(const sh_ratelimit *rl, const void *key, size_t len, uint8_t h[KEY_LEN])
@@ -118,74 +246,15 @@ static struct slot *find(sh_ratelimit *rl, const void *key, size_t len, int64_t 
     for (size_t i = 0; i < PROBE; i++) {
         s = &rl->slots[(start + i) & rl->mask];
         if (victim == NULL || (!recovered(rl, victim, now) && recovered(rl, s, now)) ||
-            (!recovered(rl, victim, now) && !recovered(rl, s, now) && s->last_us < victim->last_us))
+            (!recovered(rl, victim, now) && !recovered(rl, s, now) &&
+             s->b.last_us < victim->b.last_us))
             victim = s;
     }
     memset(victim, 0, sizeof(*victim));
     memcpy(victim->key, h, KEY_LEN);
     victim->used = 1;
-    victim->tokens = rl->p.burst;
-    victim->last_us = now;
+    sh_ratelimit_bucket_init(&victim->b, &rl->p, now);
     return victim;
-}
-
-static void refill(sh_ratelimit *rl, struct slot *s, int64_t now)
-{
-    int64_t quiet_us = (int64_t)(rl->p.burst * rl->p.interval_s * (double)SH_USEC);
-
-    s->tokens = tokens_at(rl, s, now);
-    if (now > s->last_us)
-        s->last_us = now;
-    /* strikes are forgiven after a whole refill period without a block */
-    if (s->strikes > 0 && now >= s->blocked_until + quiet_us)
-        s->strikes = 0;
-}
-
-static int retry_seconds(const sh_ratelimit *rl, const struct slot *s, int64_t now)
-{
-    int64_t wait_us = 0, secs;
-
-    if (s->blocked_until > now)
-        wait_us = s->blocked_until - now;
-    if (s->tokens < 1) {
-        int64_t refill_us = (int64_t)((1 - s->tokens) * rl->p.interval_s * (double)SH_USEC);
-        if (refill_us > wait_us)
-            wait_us = refill_us;
-    }
-    secs = (wait_us + SH_USEC - 1) / SH_USEC;
-    return secs < 1 ? 1 : (secs > 86400 ? 86400 : (int)secs);
-}
-
-static sh_status check_locked(sh_ratelimit *rl, struct slot *s, int64_t now, int *retry)
-{
-    refill(rl, s, now);
-    if (now < s->blocked_until || s->tokens < 1) {
-        if (retry != NULL)
-            *retry = retry_seconds(rl, s, now);
-        return SH_ERR_RATE_LIMITED;
-    }
-    return SH_OK;
-}
-
-static void charge_locked(sh_ratelimit *rl, struct slot *s, int64_t now)
-{
-    double backoff;
-
-    refill(rl, s, now);
-    s->tokens -= 1;
-    if (s->tokens >= 1)
-        return;
-    if (s->tokens < 0)
-        s->tokens = 0;
-    if (s->strikes < MAX_STRIKE_SHIFT)
-        s->strikes++;
-    backoff = rl->p.interval_s * (double)(1u << (s->strikes - 1));
-    if (backoff > rl->p.backoff_max_s && rl->p.backoff_max_s > rl->p.interval_s)
-        backoff = rl->p.backoff_max_s;
-    s->blocked_until = now + (int64_t)(backoff * (double)SH_USEC);
-    /* nothing accrues during the block: when it ends, exactly one attempt */
-    s->tokens = 1;
-    s->last_us = s->blocked_until;
 }
 
 sh_status sh_ratelimit_check(sh_ratelimit *rl, const void *key, size_t len, int64_t now_us,
@@ -194,7 +263,7 @@ sh_status sh_ratelimit_check(sh_ratelimit *rl, const void *key, size_t len, int6
     sh_status rc;
 
     pthread_mutex_lock(&rl->lock);
-    rc = check_locked(rl, find(rl, key, len, now_us), now_us, retry_after_s);
+    rc = sh_ratelimit_bucket_check(&find(rl, key, len, now_us)->b, &rl->p, now_us, retry_after_s);
     pthread_mutex_unlock(&rl->lock);
     return rc;
 }
@@ -207,9 +276,9 @@ sh_status sh_ratelimit_take(sh_ratelimit *rl, const void *key, size_t len, int64
 
     pthread_mutex_lock(&rl->lock);
     s = find(rl, key, len, now_us);
-    rc = check_locked(rl, s, now_us, retry_after_s);
+    rc = sh_ratelimit_bucket_check(&s->b, &rl->p, now_us, retry_after_s);
     if (rc == SH_OK)
-        charge_locked(rl, s, now_us);
+        sh_ratelimit_bucket_charge(&s->b, &rl->p, now_us);
     pthread_mutex_unlock(&rl->lock);
     return rc;
 }
@@ -217,7 +286,7 @@ sh_status sh_ratelimit_take(sh_ratelimit *rl, const void *key, size_t len, int64
 void sh_ratelimit_charge(sh_ratelimit *rl, const void *key, size_t len, int64_t now_us)
 {
     pthread_mutex_lock(&rl->lock);
-    charge_locked(rl, find(rl, key, len, now_us), now_us);
+    sh_ratelimit_bucket_charge(&find(rl, key, len, now_us)->b, &rl->p, now_us);
     pthread_mutex_unlock(&rl->lock);
 }
 

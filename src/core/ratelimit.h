@@ -24,7 +24,15 @@
  * window holds none, the least recently touched slot is taken over. Keys are
  * hashed with a per-process random key, so a client cannot aim at a slot.
  * Thread-safe (one mutex per limiter; every operation is a few memory
- * accesses). Limits are per process: several nodes each apply their own.
+ * accesses). The table is per process: several nodes each apply their own.
+ *
+ * The arithmetic itself is a set of pure functions on a plain bucket state
+ * (sh_ratelimit_bucket_*), which the table uses and which callers may apply
+ * to a bucket kept elsewhere (auth/limits.c keeps the per-account buckets in
+ * the store, shared by every node): the same state, policy and time give
+ * the same answer on both paths. The state is integer (tokens in millionths,
+ * times in microseconds), so it can be stored and read back exactly;
+ * fractions of a millionth are rounded down, that is, against the client.
  */
 #ifndef SH_RATELIMIT_H
 #define SH_RATELIMIT_H
@@ -36,6 +44,12 @@
 
 typedef struct sh_ratelimit sh_ratelimit;
 
+/* Bounds on a policy, so that the integer arithmetic cannot overflow. */
+#define SH_RATELIMIT_BURST_MAX 1000000.0
+#define SH_RATELIMIT_INTERVAL_MAX_S 1000000.0
+/* One token, in the unit of sh_ratelimit_bucket.tokens. */
+#define SH_RATELIMIT_UNIT 1000000LL
+
 struct sh_ratelimit_policy {
     const char *name;     /* for logs and docs, e.g. "login_account" */
     double burst;         /* bucket size: attempts allowed at once (>= 1) */
@@ -43,9 +57,41 @@ struct sh_ratelimit_policy {
     double backoff_max_s; /* longest block after repeated exhaustion */
 };
 
+/* The state of one key's bucket: plain data, valid anywhere (memory, a
+ * store row). Only the functions below change it. */
+typedef struct sh_ratelimit_bucket {
+    uint32_t strikes;      /* blocks since the last quiet period */
+    int64_t tokens;        /* at last_us, in 1/SH_RATELIMIT_UNIT tokens */
+    int64_t last_us;       /* when tokens held; the end of a block while blocked */
+    int64_t blocked_until; /* end of the last block (0: never blocked) */
+} sh_ratelimit_bucket;
+
+/* 1 when p can be used: 1 <= burst <= SH_RATELIMIT_BURST_MAX,
+ * 0 < interval_s <= SH_RATELIMIT_INTERVAL_MAX_S and backoff_max_s >= 0 (and
+ * under 2^60 us); else 0. Every function below requires a valid policy. */
+int sh_ratelimit_policy_valid(const struct sh_ratelimit_policy *p);
+/* A full bucket with no strikes at now_us: what a key has never seen. */
+void sh_ratelimit_bucket_init(sh_ratelimit_bucket *b, const struct sh_ratelimit_policy *p,
+                              int64_t now_us);
+/* SH_OK if an attempt would be allowed at now_us, else SH_ERR_RATE_LIMITED
+ * and *retry_after_s (may be NULL) set to the whole seconds to wait, 1 to
+ * 86400. Changes nothing. */
+sh_status sh_ratelimit_bucket_check(const sh_ratelimit_bucket *b,
+                                    const struct sh_ratelimit_policy *p, int64_t now_us,
+                                    int *retry_after_s);
+/* Takes one token at now_us (allowed or not: a failure after the fact),
+ * starting or growing the back-off when the bucket runs dry. */
+void sh_ratelimit_bucket_charge(sh_ratelimit_bucket *b, const struct sh_ratelimit_policy *p,
+                                int64_t now_us);
+/* The time from which b answers like a fresh bucket (full, unblocked, no
+ * strikes) and may be forgotten. */
+int64_t sh_ratelimit_bucket_idle_at(const sh_ratelimit_bucket *b,
+                                    const struct sh_ratelimit_policy *p);
+
 /* Makes a limiter with room for about `slots` keys (rounded up to a power of
  * two, at least 64). The policy is copied; p->name must be static. Returns
- * SH_OK or SH_ERR_NOMEM. Free with sh_ratelimit_free. */
+ * SH_OK, SH_ERR_INTERNAL (an invalid policy) or SH_ERR_NOMEM. Free with
+ * sh_ratelimit_free. */
 sh_status sh_ratelimit_new(const struct sh_ratelimit_policy *p, size_t slots, sh_ratelimit **out);
 void sh_ratelimit_free(sh_ratelimit *rl);
 

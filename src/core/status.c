@@ -19,6 +19,7 @@ static const struct status_info infos[SH_ERR__COUNT] = {
     [SH_ERR_INTERNAL] = {500, "internal_error", "Internal error"},
     [SH_ERR_IO] = {500, "internal_error", "Internal error"},
     [SH_ERR_STORE] = {503, "store_unavailable", "Storage unavailable"},
+    [SH_ERR_RETRY] = {503, "store_unavailable", "Storage busy, try again"},
     [SH_ERR_BUSY] = {429, "rate_limited", "Too many requests"},
     [SH_ERR_UNAVAILABLE] = {503, "unavailable", "Service unavailable"},
     [SH_ERR_INVALID_JSON] = {400, "invalid_json", "Body is not valid JSON"},

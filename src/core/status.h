@@ -15,7 +15,8 @@ typedef enum sh_status {
     SH_ERR_NOMEM,
     SH_ERR_INTERNAL,
     SH_ERR_IO,
-    SH_ERR_STORE,           /* database failure */
+    SH_ERR_STORE,           /* database failure or unreachable */
+    SH_ERR_RETRY,           /* serialization failure or deadlock: run the transaction again */
     SH_ERR_BUSY,            /* a bounded queue is full; retry later */
     SH_ERR_UNAVAILABLE,     /* shutting down: not taking new work */
     SH_ERR_INVALID_JSON,    /* body is not valid JSON / UTF-8 */

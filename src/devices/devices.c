@@ -94,7 +94,7 @@ static void column(char out[COLUMN_MAX], const char *field, int64_t generation)
 static sh_status owner_key(const sh_auth *a, const sh_id *owner, sh_datakey *key)
 {
     sh_user_rec u;
-    sh_status rc = sh_store_user_get(a->store, owner, &u);
+    sh_status rc = sh_store_do(a->store, core, user_get, owner, &u);
 
     if (rc != SH_OK)
         return rc;
@@ -206,7 +206,7 @@ sh_status sh_device_provision(const sh_auth *a, int type, const char *model, sh_
     d.claim_expires_at = d.created_at + SH_DEVICE_CLAIM_TTL_S * SH_USEC;
     new_secrets(a, out, token_hash, claim_hash);
     out->device_id = d.id;
-    rc = sh_store_dev(a->store)->insert(a->store, &d, token_hash, claim_hash);
+    rc = sh_store_do(a->store, devices, insert, &d, token_hash, claim_hash);
     if (rc != SH_OK)
         sodium_memzero(out, sizeof(*out));
     return rc;
@@ -236,7 +236,7 @@ sh_status sh_device_create_owned(const sh_auth *a, const sh_user_rec *owner, int
     new_secrets(a, &sec, token_hash, claim_hash);
     sodium_memzero(&sec, sizeof(sec));
     if (rc == SH_OK)
-        rc = sh_store_dev(a->store)->insert(a->store, &d, token_hash, NULL);
+        rc = sh_store_do(a->store, devices, insert, &d, token_hash, NULL);
     if (rc == SH_OK)
         *out = d.id;
     sh_device_rec_clear(&d);
@@ -253,7 +253,7 @@ sh_status sh_device_authenticate(const sh_auth *a, const char *token, size_t len
         return SH_ERR_INVALID_TOKEN;
     sh_hash_secret(a->kr, DEVICE_TOKEN_DOMAIN, secret, sizeof(secret), hash);
     sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_dev(a->store)->get_by_token(a->store, hash, &d);
+    rc = sh_store_do(a->store, devices, get_by_token, hash, &d);
     if (rc != SH_OK)
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
     memset(out, 0, sizeof(*out));
@@ -340,7 +340,7 @@ sh_status sh_device_heartbeat(const sh_auth *a, const sh_principal *dev, const c
     uint8_t *ct = NULL;
     size_t ct_len = 0;
     char *net = NULL;
-    sh_status rc = sh_store_dev(a->store)->get(a->store, &dev->device, &d);
+    sh_status rc = sh_store_do(a->store, devices, get, &dev->device, &d);
 
     if (rc != SH_OK)
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
@@ -360,8 +360,8 @@ sh_status sh_device_heartbeat(const sh_auth *a, const sh_principal *dev, const c
         rc = sh_heartbeats_record(a->heartbeats, &d.id, d.generation, sh_clock_now_us(), firmware,
                                   ct, ct_len);
     else
-        rc = sh_store_dev(a->store)->heartbeat(a->store, &d.id, d.generation, sh_clock_now_us(),
-                                               firmware, ct, ct_len);
+        rc = sh_store_do(a->store, devices, heartbeat, &d.id, d.generation, sh_clock_now_us(),
+                         firmware, ct, ct_len);
     if (rc == SH_OK) {
         *desired = json_loads(d.desired_state, 0, NULL);
         if (*desired == NULL)
@@ -389,9 +389,8 @@ static sh_status next_generation(const sh_auth *a, const sh_id *id, int64_t gene
         new_secrets(a, secrets, token_hash, claim_hash);
         secrets->device_id = *id;
     }
-    rc = sh_store_dev(a->store)->release(a->store, id, generation, now, secrets ? token_hash : NULL,
-                                         secrets ? claim_hash : NULL,
-                                         now + SH_DEVICE_CLAIM_TTL_S * SH_USEC);
+    rc = sh_store_do(a->store, devices, release, id, generation, now, secrets ? token_hash : NULL,
+                     secrets ? claim_hash : NULL, now + SH_DEVICE_CLAIM_TTL_S * SH_USEC);
     sh_id_to_hex(id, &hex);
     if (rc == SH_OK)
         sh_log_event(SH_LOG_INFO, "device_generation_changed", "device_id", hex.s);
@@ -427,10 +426,10 @@ sh_status sh_device_role(const sh_auth *a, const sh_principal *user, const sh_id
     sh_status rc;
 
     if (user->kind != SH_PRINCIPAL_PARTNER)
-        return sh_store_dev(a->store)->role_of(a->store, id, &user->user, role, generation);
+        return sh_store_do(a->store, devices, role_of, id, &user->user, role, generation);
     /* only devices of the grant, in the generation it names */
-    rc = sh_store_oauth(a->store)->granted_role(a->store, &user->session, id, &user->user, role,
-                                                generation);
+    rc = sh_store_do(a->store, oauth, granted_role, &user->session, id, &user->user, role,
+                     generation);
     if (rc == SH_OK)
         *role = partner_role(*role, user->scopes);
     return rc;
@@ -451,8 +450,9 @@ sh_status sh_device_claim(const sh_auth *a, const sh_principal *user, const char
         return SH_ERR_INVALID_REQUEST;
     /* Failed claims cost the account (the address is charged per request
      * by the route's limit column): guessing codes stays hopeless. */
-    if (sh_limits_account_check(a->limits, SH_LIMIT_CLAIM, user->user.b, SH_ID_LEN, retry) != SH_OK)
-        return SH_ERR_RATE_LIMITED;
+    rc = sh_limits_account_check(a->limits, SH_LIMIT_CLAIM, user->user.b, SH_ID_LEN, retry);
+    if (rc != SH_OK)
+        return rc == SH_ERR_STORE ? rc : SH_ERR_RATE_LIMITED;
     if (sh_claim_code_canonical(code, code_len, canonical) != SH_OK) {
         sh_limits_account_charge(a->limits, SH_LIMIT_CLAIM, user->user.b, SH_ID_LEN);
         return SH_ERR_NOT_FOUND; /* not a code: cannot match any device */
@@ -461,14 +461,14 @@ sh_status sh_device_claim(const sh_auth *a, const sh_principal *user, const char
     sodium_memzero(canonical, sizeof(canonical));
     if ((rc = owner_key(a, &user->user, &key)) != SH_OK)
         return rc;
-    rc = sh_store_dev(a->store)->claim(a->store, claim_hash, sh_clock_now_us(), &user->user, &d);
+    rc = sh_store_do(a->store, devices, claim, claim_hash, sh_clock_now_us(), &user->user, &d);
     if (rc == SH_ERR_NOT_FOUND)
         sh_limits_account_charge(a->limits, SH_LIMIT_CLAIM, user->user.b, SH_ID_LEN);
     if (rc != SH_OK)
         goto out;
     rc = seal_field(&key, &d.id, "name", d.generation, name, &ct, &ct_len);
     if (rc == SH_OK)
-        rc = sh_store_dev(a->store)->set_name(a->store, &d.id, d.generation, ct, ct_len);
+        rc = sh_store_do(a->store, devices, set_name, &d.id, d.generation, ct, ct_len);
     if (rc == SH_OK) {
         free(d.name_ct);
         d.name_ct = ct;
@@ -544,10 +544,10 @@ sh_status sh_device_list_for(const sh_auth *a, const sh_principal *user, sh_devi
     if (user->kind == SH_PRINCIPAL_PARTNER) {
         ctx.partner = 1;
         ctx.scopes = user->scopes;
-        rc = sh_store_oauth(a->store)->granted_list(a->store, &user->session, &user->user, list_one,
-                                                    &ctx);
+        rc =
+            sh_store_do(a->store, oauth, granted_list, &user->session, &user->user, list_one, &ctx);
     } else {
-        rc = sh_store_dev(a->store)->list_for_user(a->store, &user->user, list_one, &ctx);
+        rc = sh_store_do(a->store, devices, list_for_user, &user->user, list_one, &ctx);
     }
     if (rc == SH_OK)
         rc = ctx.rc;
@@ -568,7 +568,7 @@ static sh_status load_for(const sh_auth *a, const sh_principal *user, const sh_i
         return rc;
     if (*role > min_role)
         return SH_ERR_FORBIDDEN;
-    if ((rc = sh_store_dev(a->store)->get(a->store, id, d)) != SH_OK)
+    if ((rc = sh_store_do(a->store, devices, get, id, d)) != SH_OK)
         return rc;
     if (d->generation != generation || !d->has_owner) {
         sh_device_rec_clear(d);
@@ -611,7 +611,7 @@ sh_status sh_device_rename(const sh_auth *a, const sh_principal *user, const sh_
         return rc;
     rc = seal_field(&key, &d.id, "name", d.generation, name, &ct, &len);
     if (rc == SH_OK)
-        rc = sh_store_dev(a->store)->set_name(a->store, &d.id, d.generation, ct, len);
+        rc = sh_store_do(a->store, devices, set_name, &d.id, d.generation, ct, len);
     free(ct);
     sh_datakey_wipe(&key);
     sh_device_rec_clear(&d);
@@ -667,7 +667,7 @@ sh_status sh_device_set_state(const sh_auth *a, const sh_principal *user, const 
     if (text == NULL || strlen(text) > SH_STORE_STATE_MAX)
         rc = SH_ERR_INVALID_REQUEST;
     else
-        rc = sh_store_dev(a->store)->set_state(a->store, &d.id, d.generation, text);
+        rc = sh_store_do(a->store, devices, set_state, &d.id, d.generation, text);
     if (rc == SH_OK) {
         *result = merged;
         merged = NULL;

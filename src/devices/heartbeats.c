@@ -39,20 +39,32 @@ struct sh_heartbeats {
     pthread_t flusher;
 };
 
-static sh_status commit(sh_store *st, struct hb_entry *e, size_t n)
-{
-    sh_status rc = sh_store_batch_begin(st), end;
+struct batch {
+    struct hb_entry *e;
+    size_t n;
+};
 
-    if (rc != SH_OK)
-        return rc;
-    for (size_t i = 0; rc == SH_OK && i < n; i++) {
-        rc = sh_store_dev(st)->heartbeat(st, &e[i].device, e[i].generation, e[i].now, e[i].firmware,
-                                         e[i].network_ct, e[i].network_len);
+static sh_status commit_fn(sh_store *tx, void *ctx)
+{
+    struct batch *b = ctx;
+    struct hb_entry *e = b->e;
+    sh_status rc = SH_OK;
+
+    for (size_t i = 0; rc == SH_OK && i < b->n; i++) {
+        rc = sh_store_do(tx, devices, heartbeat, &e[i].device, e[i].generation, e[i].now,
+                         e[i].firmware, e[i].network_ct, e[i].network_len);
         if (rc == SH_ERR_NOT_FOUND)
             rc = SH_OK; /* device deleted meanwhile: nothing to record */
     }
-    end = sh_store_batch_end(st, rc == SH_OK);
-    return rc == SH_OK ? end : rc;
+    return rc;
+}
+
+/* One transaction, one durable commit, for the whole batch. */
+static sh_status commit(sh_store *st, struct hb_entry *e, size_t n)
+{
+    struct batch b = {e, n};
+
+    return sh_store_tx_run(st, commit_fn, &b);
 }
 
 static void *flush_loop(void *arg)

@@ -48,7 +48,7 @@ static sh_status find_account(const sh_auth *a, const char *email, sh_id *user)
         return SH_ERR_UNKNOWN_ACCOUNT;
     sh_hash_blind_index(a->kr, norm, idx);
     sodium_memzero(norm, sizeof(norm));
-    rc = sh_store_user_get_by_email(a->store, idx, &u);
+    rc = sh_store_do(a->store, core, user_get_by_email, idx, &u);
     if (rc == SH_OK)
         *user = u.id;
     sh_user_rec_clear(&u);
@@ -91,7 +91,7 @@ sh_status sh_share_create(const sh_auth *a, const sh_principal *owner, const sh_
     s.device_id = *device;
     s.role = role;
     s.created_at = sh_clock_now_us();
-    if ((rc = sh_store_dev(a->store)->share_insert(a->store, &s)) != SH_OK)
+    if ((rc = sh_store_do(a->store, devices, share_insert, &s)) != SH_OK)
         return rc; /* SH_ERR_CONFLICT: already shared with that account */
     return view_of(a, &s, out);
 }
@@ -134,7 +134,7 @@ sh_status sh_share_list_for(const sh_auth *a, const sh_principal *owner, const s
     memset(out, 0, sizeof(*out));
     if ((rc = owned(a, owner, device, &generation)) != SH_OK)
         return rc;
-    rc = sh_store_dev(a->store)->share_list(a->store, device, generation, list_one, &ctx);
+    rc = sh_store_do(a->store, devices, share_list, device, generation, list_one, &ctx);
     if (rc == SH_OK)
         rc = ctx.rc;
     if (rc != SH_OK)
@@ -150,5 +150,5 @@ sh_status sh_share_delete(const sh_auth *a, const sh_principal *owner, const sh_
 
     if (rc != SH_OK)
         return rc;
-    return sh_store_dev(a->store)->share_delete(a->store, device, share);
+    return sh_store_do(a->store, devices, share_delete, device, share);
 }

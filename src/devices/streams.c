@@ -16,7 +16,7 @@
 static sh_status grant_of(const sh_auth *a, const sh_id *device, const sh_id *user, sh_id *grant)
 {
     sh_share_rec s;
-    sh_status rc = sh_store_dev(a->store)->share_of(a->store, device, user, &s);
+    sh_status rc = sh_store_do(a->store, devices, share_of, device, user, &s);
 
     if (rc == SH_OK)
         *grant = s.id;
@@ -34,7 +34,7 @@ static sh_status user_role(const sh_auth *a, const sh_principal *p, const sh_id 
         *role = capped;
         return SH_OK;
     }
-    return sh_store_dev(a->store)->role_of(a->store, device, &p->user, role, &generation);
+    return sh_store_do(a->store, devices, role_of, device, &p->user, role, &generation);
 }
 
 sh_status sh_stream_ticket(const sh_auth *a, const sh_principal *user, const sh_id *device,
@@ -48,7 +48,7 @@ sh_status sh_stream_ticket(const sh_auth *a, const sh_principal *user, const sh_
 
     if (rc != SH_OK)
         return rc;
-    if ((rc = sh_store_dev(a->store)->get(a->store, device, &d)) != SH_OK)
+    if ((rc = sh_store_do(a->store, devices, get, device, &d)) != SH_OK)
         return rc;
     if (d.type != SH_DEVICE_CAMERA)
         rc = SH_ERR_INVALID_REQUEST;
@@ -93,7 +93,7 @@ sh_status sh_stream_verify(const sh_auth *a, const char *ticket, size_t len, sh_
         /* a partner's ticket: its grant must still be alive and still name
          * the device in this generation (checked by sh_device_role) */
         sh_oauth_grant_rec g;
-        rc = sh_store_oauth(a->store)->grant_get(a->store, &c.session, &g);
+        rc = sh_store_do(a->store, oauth, grant_get, &c.session, &g);
         if (rc == SH_ERR_NOT_FOUND)
             return SH_OK;
         if (rc != SH_OK)
@@ -134,7 +134,7 @@ sh_status sh_relay_create(const sh_auth *a, sh_id *id, char token[SH_TOKEN_MAX])
     sh_token_opaque_new(SH_TOKEN_RELAY, secret, token);
     sh_hash_secret(a->kr, RELAY_DOMAIN, secret, sizeof(secret), hash);
     sodium_memzero(secret, sizeof(secret));
-    return sh_store_dev(a->store)->relay_insert(a->store, id, hash, sh_clock_now_us());
+    return sh_store_do(a->store, devices, relay_insert, id, hash, sh_clock_now_us());
 }
 
 sh_status sh_relay_authenticate(const sh_auth *a, const char *token, size_t len, sh_principal *out)
@@ -148,6 +148,6 @@ sh_status sh_relay_authenticate(const sh_auth *a, const char *token, size_t len,
     sodium_memzero(secret, sizeof(secret));
     memset(out, 0, sizeof(*out));
     out->kind = SH_PRINCIPAL_RELAY;
-    rc = sh_store_dev(a->store)->relay_find(a->store, hash, &out->device);
+    rc = sh_store_do(a->store, devices, relay_find, hash, &out->device);
     return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
 }

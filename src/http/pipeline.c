@@ -153,13 +153,12 @@ static sh_status parse_form(sh_exchange *x)
     return SH_OK;
 }
 
-static sh_status prepare(sh_exchange *x)
+/* Authentication and body or form parsing. */
+static sh_status prepare_rest(sh_exchange *x)
 {
     const struct sh_route *rt = x->r.route;
     sh_status rc;
 
-    if (rt->limit != 0 && x->pl->admit != NULL && (rc = x->pl->admit(x->pl->app, &x->r)) != SH_OK)
-        return rc;
     if (rt->auth != SH_AUTH_NONE) {
         read_bearer(x);
         rc = x->pl->authenticate(x->pl->app, rt->auth, &x->r);
@@ -176,6 +175,26 @@ static sh_status prepare(sh_exchange *x)
     return SH_OK;
 }
 
+/* Whether this exchange runs off the event thread whatever its flags. */
+static int store_blocks(const sh_exchange *x)
+{
+    return x->pl->blocking_store && !(x->r.route->flags & SH_ROUTE_NOSTORE);
+}
+
+static sh_status prepare(sh_exchange *x)
+{
+    const struct sh_route *rt = x->r.route;
+    sh_status rc;
+
+    if (rt->limit != 0 && x->pl->admit != NULL && (rc = x->pl->admit(x->pl->app, &x->r)) != SH_OK)
+        return rc;
+    if (store_blocks(x)) {
+        x->deferred = 1;
+        return SH_OK;
+    }
+    return prepare_rest(x);
+}
+
 sh_status sh_exchange_prepare(sh_exchange *x)
 {
     if (x->err == SH_OK)
@@ -185,6 +204,11 @@ sh_status sh_exchange_prepare(sh_exchange *x)
 
 void sh_exchange_run(sh_exchange *x)
 {
+    if (x->deferred) {
+        x->deferred = 0;
+        if ((x->err = prepare_rest(x)) != SH_OK)
+            return;
+    }
     x->err = x->r.route->handler(&x->r);
     if (x->err == SH_PENDING)
         x->err = SH_ERR_INTERNAL;

@@ -62,6 +62,10 @@ typedef struct sh_pipeline {
     void *app;
     sh_authenticate_fn authenticate;
     sh_admit_fn admit;
+    /* Store calls may wait on the network: authentication, parsing and the
+     * handler of every route but SH_ROUTE_NOSTORE ones wait for
+     * sh_exchange_run, on a worker; admission stays on the event thread. */
+    int blocking_store;
 } sh_pipeline;
 
 typedef struct sh_exchange {
@@ -69,6 +73,7 @@ typedef struct sh_exchange {
     const sh_pipeline *pl;
     sh_request_source src;
     sh_status err; /* set before the handler runs, or by it */
+    int deferred;  /* authentication and parsing wait for sh_exchange_run */
     char allow[SH_ALLOW_MAX];
     char *buf; /* request body, not NUL-terminated */
     size_t len, cap, limit;
@@ -110,8 +115,9 @@ void sh_exchange_append(sh_exchange *x, const char *data, size_t n);
  * route takes one. Returns x->err: SH_OK when the handler may run;
  * SH_ERR_RATE_LIMITED is the caller's to answer late (see tarpit.h). */
 sh_status sh_exchange_prepare(sh_exchange *x);
-/* Runs the route's handler and records its status in x->err. May run on
- * any thread; the exchange must not be touched by another meanwhile. */
+/* Runs what prepare deferred, then the route's handler, and records the
+ * status in x->err. May run on any thread; the exchange must not be
+ * touched by another meanwhile. */
 void sh_exchange_run(sh_exchange *x);
 /* Renders the answer: status, body and headers. Returns SH_OK, or
  * SH_ERR_NOMEM (nothing to send). */

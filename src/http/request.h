@@ -50,6 +50,7 @@ enum sh_route_flags {
     SH_ROUTE_HTML = 1 << 5,     /* a browser page: errors as an HTML page, and every answer
                                    carries CSP, X-Frame-Options: DENY and friends */
     SH_ROUTE_BODY_OPT = 1 << 6, /* a JSON object body is parsed when one is sent */
+    SH_ROUTE_NOSTORE = 1 << 7,  /* neither the handler nor its authentication reads the store */
 };
 
 struct sh_route {

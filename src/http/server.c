@@ -141,6 +141,8 @@ static sh_workpool *pool_for(const struct conn_req *cr)
         return cr->srv->cfg.hash_pool;
     if (flags & SH_ROUTE_WRITE)
         return cr->srv->cfg.write_pool;
+    if (cr->x.deferred)
+        return cr->srv->cfg.write_pool; /* a store that may wait on the network */
     return NULL;
 }
 
@@ -353,6 +355,7 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
     s->pl.app = cfg->app;
     s->pl.authenticate = cfg->authenticate;
     s->pl.admit = cfg->admit;
+    s->pl.blocking_store = cfg->blocking_store;
     if (sh_tarpit_new(TARPIT_MS, TARPIT_CAP, &s->tarpit) != SH_OK) {
         free(s);
         return SH_ERR_NOMEM;

@@ -35,6 +35,8 @@ struct sh_listener_cfg {
     unsigned threads;        /* daemons sharing the port (>= 1) */
     sh_workpool *hash_pool;  /* for SH_ROUTE_HASH routes */
     sh_workpool *write_pool; /* for SH_ROUTE_WRITE routes */
+    int blocking_store;      /* store calls may wait on the network: every route that
+                                reads it (not SH_ROUTE_NOSTORE) runs on write_pool */
 };
 
 /* Binds and starts the listener. Returns SH_ERR_IO if the address cannot be

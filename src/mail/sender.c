@@ -21,6 +21,8 @@
 #define BACKOFF_MAX_S 3600
 #define PRUNE_EVERY_US (60 * SH_USEC)
 #define PRUNE_GRACE_US (24LL * 3600 * SH_USEC)
+/* A claimed message comes due again after this if its node died sending it. */
+#define LEASE_US (120 * SH_USEC)
 
 struct sh_mail_sender {
     const sh_auth *a;
@@ -103,7 +105,7 @@ static void handle(sh_mail_sender *s, const sh_mail_rec *m)
             sh_log_event(SH_LOG_INFO, "mail_sent", "mail_id", hex.s);
         else
             sh_log_event(SH_LOG_WARN, "mail_dropped", "mail_id", hex.s);
-        if (sh_store_mfa_do(st, mail_done, &m->id) != SH_OK)
+        if (sh_store_do(st, mfa, mail_done, &m->id) != SH_OK)
             sh_log_event(SH_LOG_WARN, "mail_delete_failed", "mail_id", hex.s);
         return;
     }
@@ -111,8 +113,8 @@ static void handle(sh_mail_sender *s, const sh_mail_rec *m)
     if (backoff_s > BACKOFF_MAX_S)
         backoff_s = BACKOFF_MAX_S;
     sh_log_event(SH_LOG_WARN, "mail_retry", "mail_id", hex.s);
-    if (sh_store_mfa_do(st, mail_retry, &m->id, attempts,
-                        sh_clock_now_us() + backoff_s * SH_USEC) != SH_OK)
+    if (sh_store_do(st, mfa, mail_retry, &m->id, attempts,
+                    sh_clock_now_us() + backoff_s * SH_USEC) != SH_OK)
         sh_log_event(SH_LOG_WARN, "mail_retry_failed", "mail_id", hex.s);
 }
 
@@ -122,7 +124,7 @@ static void run_once(sh_mail_sender *s)
     int64_t now = sh_clock_now_us();
 
     memset(&l, 0, sizeof(l));
-    if (sh_store_mfa_do(s->a->store, mail_due, now, BATCH, collect, &l) != SH_OK)
+    if (sh_store_do(s->a->store, mfa, mail_due, now, now + LEASE_US, BATCH, collect, &l) != SH_OK)
         sh_log_event(SH_LOG_WARN, "mail_outbox_read_failed", NULL, NULL);
     for (int i = 0; i < l.n; i++) {
         handle(s, &l.items[i]);
@@ -130,7 +132,7 @@ static void run_once(sh_mail_sender *s)
     }
     if (now - s->last_prune > PRUNE_EVERY_US) {
         s->last_prune = now;
-        if (sh_store_mfa_do(s->a->store, prune, now - PRUNE_GRACE_US) != SH_OK)
+        if (sh_store_do(s->a->store, mfa, prune, now - PRUNE_GRACE_US) != SH_OK)
             sh_log_event(SH_LOG_WARN, "prune_failed", NULL, NULL);
     }
 }

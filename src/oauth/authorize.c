@@ -257,7 +257,7 @@ sh_status sh_authz_approve(const sh_oauth *o, const sh_authz_request *req, const
     snprintf(c->challenge, sizeof(c->challenge), "%s", req->challenge);
     c->created_at = sh_clock_now_us();
     c->expires_at = c->created_at + o->code_ttl_us;
-    rc = sh_store_oauth(o->auth->store)->code_insert(o->auth->store, c);
+    rc = sh_store_do(o->auth->store, oauth, code_insert, c);
     if (rc != SH_OK) {
         sodium_memzero(code, SH_TOKEN_MAX);
         goto out;

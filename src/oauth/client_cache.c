@@ -79,7 +79,7 @@ sh_status sh_client_cache_get(sh_client_cache *cc, sh_store *st, const sh_id *id
         if (hit)
             return SH_OK;
     }
-    rc = sh_store_oauth(st)->client_get(st, id, out);
+    rc = sh_store_do(st, oauth, client_get, id, out);
     if (rc != SH_OK || cc == NULL)
         return rc;
     pthread_mutex_lock(&cc->lock);

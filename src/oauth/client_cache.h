@@ -9,9 +9,13 @@
  *
  * Invariants: an entry is a copy of a row read at `loaded_at`; a change
  * made through this process (rotate, disable) drops the entry at once; a
- * change made by another process (the CLI) is seen within the TTL, the same
- * bound as for revocation rules. Tokens of a disabled client die at once
- * anyway, through its client revocation rule.
+ * change made by another process (the CLI, another node) is seen within the
+ * TTL, the same bound as for revocation rules, and sooner where it matters:
+ * the token endpoint reads the row afresh before issuing anything, and a
+ * secret that does not match is checked again against a fresh row, so a new
+ * secret works at once everywhere. An old secret may pass introspection or
+ * revocation on another node for at most the TTL. Tokens of a disabled
+ * client die at once anyway, through its client revocation rule.
  *
  * Thread safety: one mutex; entries are copied out under it.
  */

@@ -169,8 +169,7 @@ sh_status sh_oauth_client_add(const sh_oauth *o, const char *name, const char *c
     new_secret(o, secret, c.secret_hash);
     if (service_key != NULL)
         sh_hash_secret(o->auth->kr, SERVICE_KEY_DOMAIN, service_key, klen, key_hash);
-    rc = sh_store_oauth(o->auth->store)
-             ->client_insert(o->auth->store, &c, service_key ? key_hash : NULL);
+    rc = sh_store_do(o->auth->store, oauth, client_insert, &c, service_key ? key_hash : NULL);
     if (rc != SH_OK) {
         sodium_memzero(secret, SH_TOKEN_MAX);
         if (rc == SH_ERR_CONFLICT)
@@ -190,8 +189,7 @@ sh_status sh_oauth_client_rotate(const sh_oauth *o, const sh_id *id, char secret
     sh_status rc;
 
     new_secret(o, secret, hash);
-    rc = sh_store_oauth(o->auth->store)
-             ->client_set_secret(o->auth->store, id, hash, sh_clock_now_us());
+    rc = sh_store_do(o->auth->store, oauth, client_set_secret, id, hash, sh_clock_now_us());
     sh_client_cache_drop(o->clients, id);
     if (rc != SH_OK) {
         sodium_memzero(secret, SH_TOKEN_MAX);
@@ -202,23 +200,33 @@ sh_status sh_oauth_client_rotate(const sh_oauth *o, const sh_id *id, char secret
     return SH_OK;
 }
 
-sh_status sh_oauth_client_disable(const sh_oauth *o, const sh_id *id)
+struct disable_args {
+    const sh_oauth *o;
+    const sh_id *id;
+};
+
+/* The client is disabled and a rule ends its tokens, together. */
+static sh_status disable_fn(sh_store *tx, void *ctx)
 {
-    sh_store *st = o->auth->store;
+    struct disable_args *d = ctx;
     int64_t now = sh_clock_now_us();
     sh_id_hex hex;
-    sh_status rc, end;
+    sh_status rc = sh_store_do(tx, oauth, client_disable, d->id, now);
+
+    sh_id_to_hex(d->id, &hex);
+    if (rc == SH_OK)
+        rc = sh_revocation_add(tx, d->o->auth->rev, SH_RULE_CLIENT, hex.s, now, NULL);
+    return rc;
+}
+
+sh_status sh_oauth_client_disable(const sh_oauth *o, const sh_id *id)
+{
+    struct disable_args d = {o, id};
+    sh_id_hex hex;
+    sh_status rc = sh_store_tx_run(o->auth->store, disable_fn, &d);
 
     sh_id_to_hex(id, &hex);
-    if ((rc = sh_store_batch_begin(st)) != SH_OK)
-        return rc;
-    rc = sh_store_oauth(st)->client_disable(st, id, now);
-    if (rc == SH_OK)
-        rc = sh_revocation_add(st, o->auth->rev, SH_RULE_CLIENT, hex.s, now, NULL);
-    end = sh_store_batch_end(st, rc == SH_OK);
     sh_client_cache_drop(o->clients, id);
-    if (rc == SH_OK)
-        rc = end;
     if (rc == SH_OK)
         sh_log_event(SH_LOG_WARN, "oauth_client_disabled", "client_id", hex.s);
     return rc;
@@ -237,25 +245,42 @@ sh_status sh_oauth_client_find(const sh_oauth *o, const char *id_text, sh_oauth_
     return rc;
 }
 
-sh_status sh_oauth_client_authenticate(const sh_oauth *o, const char *id_text, const char *secret,
-                                       size_t secret_len, sh_oauth_client_rec *out)
+static sh_status check_secret(const sh_oauth *o, const char *id_text,
+                              const uint8_t hash[SH_HASH_LEN], sh_oauth_client_rec *out)
 {
-    uint8_t raw[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
-    sh_status rc;
-    int ok;
+    sh_status rc = sh_oauth_client_find(o, id_text, out);
 
-    if (sh_token_opaque_parse(SH_TOKEN_CLIENT_SECRET, secret, secret_len, raw) != SH_OK)
-        return SH_ERR_INVALID_CLIENT;
-    sh_hash_secret(o->auth->kr, SECRET_DOMAIN, raw, sizeof(raw), hash);
-    sodium_memzero(raw, sizeof(raw));
-    rc = sh_oauth_client_find(o, id_text, out);
     if (rc == SH_ERR_NOT_FOUND)
         return SH_ERR_INVALID_CLIENT;
     if (rc != SH_OK)
         return rc;
-    ok = crypto_verify_32(hash, out->secret_hash) == 0;
+    return crypto_verify_32(hash, out->secret_hash) == 0 ? SH_OK : SH_ERR_INVALID_CLIENT;
+}
+
+/* The cache may hold a row another node has changed since: a fresh check
+ * reads the row first; a failed one reads it again before it refuses, so a
+ * secret just rotated elsewhere works at once. */
+sh_status sh_oauth_client_authenticate(const sh_oauth *o, const char *id_text, const char *secret,
+                                       size_t secret_len, int fresh, sh_oauth_client_rec *out)
+{
+    uint8_t raw[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
+    sh_status rc;
+    sh_id id;
+
+    if (id_text == NULL || sh_id_from_hex(id_text, &id) != 0 ||
+        sh_token_opaque_parse(SH_TOKEN_CLIENT_SECRET, secret, secret_len, raw) != SH_OK)
+        return SH_ERR_INVALID_CLIENT;
+    sh_hash_secret(o->auth->kr, SECRET_DOMAIN, raw, sizeof(raw), hash);
+    sodium_memzero(raw, sizeof(raw));
+    if (fresh)
+        sh_client_cache_drop(o->clients, &id);
+    rc = check_secret(o, id_text, hash, out);
+    if (rc == SH_ERR_INVALID_CLIENT && !fresh) {
+        sh_client_cache_drop(o->clients, &id);
+        rc = check_secret(o, id_text, hash, out);
+    }
     sodium_memzero(hash, sizeof(hash));
-    return ok ? SH_OK : SH_ERR_INVALID_CLIENT;
+    return rc;
 }
 
 sh_status sh_oauth_service_key_check(const sh_oauth *o, const char *key, size_t len)
@@ -267,6 +292,6 @@ sh_status sh_oauth_service_key_check(const sh_oauth *o, const char *key, size_t 
     if (key == NULL || len < SH_OAUTH_SERVICE_KEY_MIN || len > SH_OAUTH_SERVICE_KEY_MAX)
         return SH_ERR_INVALID_TOKEN;
     sh_hash_secret(o->auth->kr, SERVICE_KEY_DOMAIN, key, len, hash);
-    rc = sh_store_oauth(o->auth->store)->client_by_service_key(o->auth->store, hash, &id);
+    rc = sh_store_do(o->auth->store, oauth, client_by_service_key, hash, &id);
     return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
 }

@@ -37,9 +37,11 @@ sh_status sh_oauth_client_rotate(const sh_oauth *o, const sh_id *id, char secret
 sh_status sh_oauth_client_disable(const sh_oauth *o, const sh_id *id);
 /* Authenticates a client by id text and secret text. Returns SH_OK (out
  * filled) or SH_ERR_INVALID_CLIENT, the same for an unknown id, a wrong
- * secret and a disabled client. */
+ * secret and a disabled client. fresh: read the client's row from the store,
+ * not the cache (before issuing tokens: a client disabled or rotated on
+ * another node a moment ago must not get any). */
 sh_status sh_oauth_client_authenticate(const sh_oauth *o, const char *id_text, const char *secret,
-                                       size_t secret_len, sh_oauth_client_rec *out);
+                                       size_t secret_len, int fresh, sh_oauth_client_rec *out);
 /* An enabled client by id text; SH_ERR_NOT_FOUND otherwise. */
 sh_status sh_oauth_client_find(const sh_oauth *o, const char *id_text, sh_oauth_client_rec *out);
 /* 1 if uri is registered for c, byte for byte. */

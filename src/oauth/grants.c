@@ -80,31 +80,38 @@ static void new_refresh(const sh_oauth *o, char text[SH_TOKEN_MAX], uint8_t hash
     sodium_memzero(secret, sizeof(secret));
 }
 
-/* Ends one grant inside the caller's transaction. */
-static sh_status end_grant_tx(const sh_oauth *o, const sh_id *grant, int64_t now)
+/* Ends one grant inside the transaction tx. */
+static sh_status end_grant_tx(const sh_oauth *o, sh_store *tx, const sh_id *grant, int64_t now)
 {
     sh_id_hex hex;
-    sh_status rc = sh_store_oauth(store(o))->grant_revoke(store(o), grant, now);
+    sh_status rc = sh_store_do(tx, oauth, grant_revoke, grant, now);
 
     if (rc != SH_OK)
         return rc;
     sh_id_to_hex(grant, &hex);
-    return sh_revocation_add(store(o), o->auth->rev, SH_RULE_GRANT, hex.s, now, NULL);
+    return sh_revocation_add(tx, o->auth->rev, SH_RULE_GRANT, hex.s, now, NULL);
+}
+
+struct end_grant_args {
+    const sh_oauth *o;
+    const sh_id *grant;
+};
+
+static sh_status end_grant_fn(sh_store *tx, void *ctx)
+{
+    struct end_grant_args *a = ctx;
+
+    return end_grant_tx(a->o, tx, a->grant, sh_clock_now_us());
 }
 
 sh_status sh_oauth_grant_end(const sh_oauth *o, const sh_id *grant, const char *event)
 {
+    struct end_grant_args args = {o, grant};
     sh_id_hex hex;
-    sh_status rc, end;
+    sh_status rc = sh_store_tx_run(store(o), end_grant_fn, &args);
 
-    if ((rc = sh_store_batch_begin(store(o))) != SH_OK)
-        return rc;
-    rc = end_grant_tx(o, grant, sh_clock_now_us());
-    end = sh_store_batch_end(store(o), rc == SH_OK);
     if (rc == SH_ERR_NOT_FOUND)
         return SH_OK; /* already ended */
-    if (rc == SH_OK)
-        rc = end;
     sh_id_to_hex(grant, &hex);
     if (rc == SH_OK)
         sh_log_event(SH_LOG_WARN, event, "grant_id", hex.s);
@@ -126,34 +133,45 @@ static void collect_grant(void *arg, const sh_oauth_grant_rec *g)
         c->ids[c->n++] = g->id;
 }
 
+struct make_grant_args {
+    const sh_oauth *o;
+    const sh_oauth_code_rec *code;
+    const sh_oauth_grant_rec *g;
+    const uint8_t *refresh_hash;
+};
+
+static sh_status make_grant_fn(sh_store *tx, void *ctx)
+{
+    struct make_grant_args *a = ctx;
+    struct collect_ids old = {.n = 0};
+    sh_status rc;
+
+    rc = sh_store_do(tx, oauth, code_consume, a->code->hash, a->g->created_at, &a->g->id);
+    if (rc == SH_OK)
+        rc = sh_store_do(tx, oauth, grants_live, &a->g->user, &a->g->client, collect_grant, &old);
+    for (size_t i = 0; rc == SH_OK && i < old.n; i++)
+        rc = end_grant_tx(a->o, tx, &old.ids[i], a->g->created_at);
+    if (rc == SH_OK)
+        rc = sh_store_do(tx, oauth, grant_insert, a->g, a->code->devices, a->code->ndevices,
+                         a->refresh_hash);
+    return rc;
+}
+
 /* One transaction: the code is used, the user's previous link with this
  * client ends, the new grant with its devices and refresh token exists. */
 static sh_status make_grant(const sh_oauth *o, const sh_oauth_code_rec *code,
                             const sh_oauth_grant_rec *g, const uint8_t refresh_hash[SH_HASH_LEN])
 {
-    struct collect_ids old = {.n = 0};
-    sh_status rc, end;
+    struct make_grant_args args = {o, code, g, refresh_hash};
 
-    if ((rc = sh_store_batch_begin(store(o))) != SH_OK)
-        return rc;
-    rc = sh_store_oauth(store(o))->code_consume(store(o), code->hash, g->created_at, &g->id);
-    if (rc == SH_OK)
-        rc = sh_store_oauth(store(o))->grants_live(store(o), &g->user, &g->client, collect_grant,
-                                                   &old);
-    for (size_t i = 0; rc == SH_OK && i < old.n; i++)
-        rc = end_grant_tx(o, &old.ids[i], g->created_at);
-    if (rc == SH_OK)
-        rc = sh_store_oauth(store(o))->grant_insert(store(o), g, code->devices, code->ndevices,
-                                                    refresh_hash);
-    end = sh_store_batch_end(store(o), rc == SH_OK);
-    return rc == SH_OK ? end : rc;
+    return sh_store_tx_run(store(o), make_grant_fn, &args);
 }
 
 /* A used code came back: RFC 6749 4.1.2 says revoke what it issued. */
 static sh_status code_replayed(const sh_oauth *o, const uint8_t hash[SH_HASH_LEN])
 {
     sh_oauth_code_rec code;
-    sh_status rc = sh_store_oauth(store(o))->code_get(store(o), hash, &code);
+    sh_status rc = sh_store_do(store(o), oauth, code_get, hash, &code);
 
     if (rc == SH_OK && code.has_grant)
         rc = sh_oauth_grant_end(o, &code.grant, "oauth_code_replay");
@@ -174,7 +192,7 @@ sh_status sh_oauth_exchange_code(const sh_oauth *o, const sh_oauth_client_rec *c
     memset(out, 0, sizeof(*out));
     if (parse_hash(o, SH_TOKEN_OAUTH_CODE, CODE_DOMAIN, code_text, hash) != 0)
         return SH_ERR_INVALID_GRANT;
-    rc = sh_store_oauth(store(o))->code_get(store(o), hash, &code);
+    rc = sh_store_do(store(o), oauth, code_get, hash, &code);
     if (rc != SH_OK)
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_GRANT : rc;
     if (!sh_id_equal(&code.client, &client->id))
@@ -227,9 +245,9 @@ sh_status sh_oauth_refresh(const sh_oauth *o, const sh_oauth_client_rec *client,
     memset(out, 0, sizeof(*out));
     if (parse_hash(o, SH_TOKEN_OAUTH_REFRESH, REFRESH_DOMAIN, refresh, old_hash) != 0)
         return SH_ERR_INVALID_GRANT;
-    rc = sh_store_oauth(store(o))->refresh_find(store(o), old_hash, &grant, &state, &used);
+    rc = sh_store_do(store(o), oauth, refresh_find, old_hash, &grant, &state, &used);
     if (rc == SH_OK)
-        rc = sh_store_oauth(store(o))->grant_get(store(o), &grant, &g);
+        rc = sh_store_do(store(o), oauth, grant_get, &grant, &g);
     if (rc != SH_OK)
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_GRANT : rc;
     if (!sh_id_equal(&g.client, &client->id) || !grant_alive(o, &g) ||
@@ -238,7 +256,7 @@ sh_status sh_oauth_refresh(const sh_oauth *o, const sh_oauth_client_rec *client,
     if (narrow != 0 && (narrow & ~g.scopes) != 0)
         return SH_ERR_INVALID_SCOPE;
     new_refresh(o, out->refresh, new_hash);
-    rc = sh_store_oauth(store(o))->refresh_use(store(o), old_hash, new_hash, now, &grant, &outcome);
+    rc = sh_store_do(store(o), oauth, refresh_use, old_hash, new_hash, now, &grant, &outcome);
     if (rc == SH_OK && outcome == SH_REFRESH_REUSED)
         rc = sh_oauth_grant_end(o, &grant, "oauth_refresh_token_reuse");
     if (rc == SH_OK && outcome != SH_REFRESH_ROTATED)
@@ -273,7 +291,7 @@ static sh_status grant_of(const sh_oauth *o, const sh_oauth_client_rec *client, 
         grant = claims->grant;
     } else if (parse_hash(o, SH_TOKEN_OAUTH_REFRESH, REFRESH_DOMAIN, token, hash) == 0) {
         *is_refresh = 1;
-        rc = sh_store_oauth(store(o))->refresh_find(store(o), hash, &grant, &state, &used);
+        rc = sh_store_do(store(o), oauth, refresh_find, hash, &grant, &state, &used);
         if (rc != SH_OK)
             return rc;
         if (state == SH_REFRESH_RETIRED)
@@ -281,7 +299,7 @@ static sh_status grant_of(const sh_oauth *o, const sh_oauth_client_rec *client, 
     } else {
         return SH_ERR_NOT_FOUND;
     }
-    rc = sh_store_oauth(store(o))->grant_get(store(o), &grant, g);
+    rc = sh_store_do(store(o), oauth, grant_get, &grant, g);
     if (rc == SH_OK && !sh_id_equal(&g->client, &client->id))
         rc = SH_ERR_NOT_FOUND; /* another client's token does not exist for you */
     return rc;
@@ -417,13 +435,13 @@ static void list_one(void *arg, const sh_oauth_grant_rec *g)
         ctx->rc = SH_ERR_NOMEM;
         return;
     }
-    ctx->rc = sh_store_oauth(store(ctx->o))->client_get(store(ctx->o), &g->client, c);
+    ctx->rc = sh_store_do(store(ctx->o), oauth, client_get, &g->client, c);
     if (ctx->rc == SH_OK)
         memcpy(v->name, c->name, sizeof(v->name));
     free(c);
     if (ctx->rc == SH_OK)
-        ctx->rc = sh_store_oauth(store(ctx->o))
-                      ->granted_list(store(ctx->o), &g->id, &g->user, collect_device, v);
+        ctx->rc =
+            sh_store_do(store(ctx->o), oauth, granted_list, &g->id, &g->user, collect_device, v);
     if (ctx->rc == SH_OK)
         l->count++;
 }
@@ -435,7 +453,7 @@ sh_status sh_oauth_integrations(const sh_oauth *o, const sh_principal *user,
     sh_status rc;
 
     memset(out, 0, sizeof(*out));
-    rc = sh_store_oauth(store(o))->grants_live(store(o), &user->user, NULL, list_one, &ctx);
+    rc = sh_store_do(store(o), oauth, grants_live, &user->user, NULL, list_one, &ctx);
     if (rc == SH_OK)
         rc = ctx.rc;
     if (rc != SH_OK)
@@ -453,7 +471,7 @@ sh_status sh_oauth_unlink(const sh_oauth *o, const sh_principal *user, const sh_
 {
     struct collect_ids ids = {.n = 0};
     sh_status rc =
-        sh_store_oauth(store(o))->grants_live(store(o), &user->user, client, collect_grant, &ids);
+        sh_store_do(store(o), oauth, grants_live, &user->user, client, collect_grant, &ids);
 
     if (rc != SH_OK)
         return rc;

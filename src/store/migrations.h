@@ -11,5 +11,7 @@ struct sh_migration {
 
 extern const struct sh_migration sh_sqlite_migrations[];
 extern const int sh_sqlite_migrations_count;
+extern const struct sh_migration sh_postgres_migrations[];
+extern const int sh_postgres_migrations_count;
 
 #endif

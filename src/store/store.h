@@ -1,15 +1,41 @@
 /*
  * store.h - the one seam between domain code and a storage backend.
  *
- * Domain modules call sh_store_* and never see SQL; backends (sqlite today,
- * postgres later) implement struct sh_store_ops and never see HTTP. Records
- * carry sealed blobs and hashes only: the store never holds a key and never
- * sees a personal value in clear.
+ * Domain modules call the store and never see SQL; backends (sqlite/, the
+ * embedded default, and postgres/, for several nodes) implement the tables
+ * of functions below and never see HTTP. Records carry sealed blobs and
+ * hashes only: the store never holds a key and never sees a personal value
+ * in clear. Nothing above src/store/<backend>/ knows which backend runs.
+ *
+ * The contract, the same on every backend:
+ * - Dispatch has one spelling: sh_store_do(st, table, op, args...), with
+ *   table one of core, devices, mfa, oauth.
+ * - Isolation: every operation is atomic and serializable on its own; an
+ *   operation documented as conditional ("only if", "while unused") is one
+ *   decision, so of two racing callers, on one node or several, exactly one
+ *   succeeds.
+ * - Transactions are explicit handles (sh_store_tx_run, or begin/end):
+ *   operations called with the handle commit or roll back together. A
+ *   handle belongs to the thread that began it; calls through the store
+ *   itself from that thread meanwhile join it. Transactions nest by
+ *   flattening: only the outermost commits.
+ * - Retries: a backend retries a serialization failure or deadlock of an
+ *   operation of its own, with a bound; one inside a caller's transaction
+ *   comes back as SH_ERR_RETRY, and sh_store_tx_run runs the caller's
+ *   function again, with a bound.
+ * - Durability: an operation or transaction that returned SH_OK is durable
+ *   (survives kill -9 and power loss).
+ * - Listing: callbacks are called after the rows were read; a callback may
+ *   call the store again.
+ * - Errors: SH_ERR_NOT_FOUND (no row / condition not met), SH_ERR_CONFLICT
+ *   (constraint), SH_ERR_STORE (unreachable or failed), SH_ERR_RETRY,
+ *   SH_ERR_NOMEM.
+ * - Threads: on a store with st->blocking set, any call may wait on the
+ *   network; callers keep such calls off the HTTP event threads.
  *
  * Ownership: records filled by the store own their blobs (malloc'd); release
  * them with the matching *_clear function. Records passed in are borrowed.
- * Every function is safe to call from any thread; backends keep one
- * connection per thread.
+ * Every function is safe to call from any thread.
  */
 #ifndef SH_STORE_H
 #define SH_STORE_H
@@ -73,7 +99,41 @@ typedef struct sh_rule_rec {
 typedef void (*sh_store_session_cb)(void *ctx, const sh_session_rec *s);
 typedef void (*sh_store_rule_cb)(void *ctx, const sh_rule_rec *r);
 
-struct sh_store_ops {
+/* A position in the feed of revocation rules, meaningful to the backend
+ * only. All zero: the start. */
+typedef struct sh_rule_cursor {
+    int64_t a;
+    int64_t b;
+} sh_rule_cursor;
+
+/* ---- bulk copy: every row of a table, as it is stored ------------------
+ * For moving an installation from one backend to another (`safehouse admin
+ * migrate-store`). A table is named as in the schema (store/tables.h lists
+ * them in foreign-key order); a row is its columns by name, each value of
+ * one of four kinds. Nothing is interpreted: sealed blobs and hashes stay
+ * opaque bytes, so no key is needed. */
+enum sh_store_value_kind { SH_VAL_NULL = 0, SH_VAL_INT, SH_VAL_TEXT, SH_VAL_BLOB };
+
+typedef struct sh_store_value {
+    int kind;         /* enum sh_store_value_kind */
+    int64_t i;        /* SH_VAL_INT */
+    const uint8_t *p; /* SH_VAL_TEXT (not NUL-terminated) and SH_VAL_BLOB; */
+    size_t len;       /* never NULL for those, even when len is 0 */
+} sh_store_value;
+
+/* One exported row: names[i] holds vals[i], for i < ncols; both borrowed
+ * for the call only. Returning anything but SH_OK stops the export, which
+ * returns that status. */
+typedef sh_status (*sh_store_row_cb)(void *ctx, int ncols, const char *const *names,
+                                     const sh_store_value *vals);
+typedef void (*sh_store_table_cb)(void *ctx, const char *table);
+/* A writer of one table's rows, from table_import_begin to
+ * table_import_end: each backend's own state follows this head. */
+typedef struct sh_store_import {
+    int ncols; /* values in every row */
+} sh_store_import;
+
+struct sh_store_core_ops {
     void (*close)(sh_store *st);
     sh_status (*user_insert)(sh_store *st, const sh_user_rec *u);
     sh_status (*user_get)(sh_store *st, const sh_id *id, sh_user_rec *out);
@@ -87,65 +147,119 @@ struct sh_store_ops {
     sh_status (*session_get)(sh_store *st, const sh_id *id, sh_session_rec *out);
     sh_status (*session_list)(sh_store *st, const sh_id *user_id, sh_store_session_cb cb,
                               void *ctx);
+    /* SH_ERR_NOT_FOUND when unknown or already revoked. */
     sh_status (*session_revoke)(sh_store *st, const sh_id *id, int64_t now);
     sh_status (*refresh_find)(sh_store *st, const uint8_t hash[SH_STORE_HASH_LEN],
                               sh_id *session_id, int *rotated);
+    /* Marks old_hash rotated and stores new_hash, only if old_hash was not
+     * rotated yet: of two racing rotations exactly one succeeds, the other
+     * gets SH_ERR_CONFLICT. */
     sh_status (*refresh_rotate)(sh_store *st, const uint8_t old_hash[SH_STORE_HASH_LEN],
                                 const uint8_t new_hash[SH_STORE_HASH_LEN], const sh_id *session_id,
                                 int64_t now);
+    /* Stores a rule; r->seq gets a number for display and ordering only. */
     sh_status (*rule_insert)(sh_store *st, sh_rule_rec *r);
-    sh_status (*rules_since)(sh_store *st, int64_t after_seq, sh_store_rule_cb cb, void *ctx);
+    /* Calls cb for every rule committed since *cur, then moves *cur on.
+     * Never skips a rule, whatever order concurrent writers commit in; may
+     * deliver a rule again, so consumers must be idempotent. */
+    sh_status (*rules_feed)(sh_store *st, sh_rule_cursor *cur, sh_store_rule_cb cb, void *ctx);
+    /* Waits up to timeout_ms for a hint that rules may have changed (a
+     * notification from another node, or the time running out); returns
+     * SH_OK either way, SH_ERR_STORE when the store cannot be reached. */
+    sh_status (*rules_wait)(sh_store *st, int timeout_ms);
     sh_status (*meta_get)(sh_store *st, const char *key, uint8_t *buf, size_t cap, size_t *len);
     sh_status (*meta_put)(sh_store *st, const char *key, const uint8_t *val, size_t len);
-    /* Groups this thread's following writes into one transaction (bulk
-     * loading, e.g. `safehouse seed`); end commits (ok) or rolls back. */
-    sh_status (*batch_begin)(sh_store *st);
-    sh_status (*batch_end)(sh_store *st, int ok);
+    /* A transaction on this thread's connection: *tx is a handle with the
+     * same tables, freed by tx_end, which commits when commit is set and
+     * rolls back otherwise. */
+    sh_status (*tx_begin)(sh_store *st, sh_store **tx);
+    sh_status (*tx_end)(sh_store *tx, int commit);
+    /* ---- bulk copy (see sh_store_value) ---- */
+    /* Calls cb with the name of every table of the store, but the
+     * backend's own bookkeeping (schema_version, SQLite's sqlite_*). */
+    sh_status (*table_list)(sh_store *st, sh_store_table_cb cb, void *ctx);
+    /* *n gets the number of rows of table; SH_ERR_NOT_FOUND: no such table. */
+    sh_status (*table_count)(sh_store *st, const char *table, int64_t *n);
+    /* Calls cb for every row of table, in ascending order of its first
+     * column (revocation_rules: seq), with every column but the backend's
+     * private ones (PostgreSQL's revocation_rules.txid). Streams: rows are
+     * read while cb runs, so cb must not call this store (another store is
+     * fine). SH_ERR_NOT_FOUND: no such table; SH_ERR_STORE also for a value
+     * of none of the four kinds. */
+    sh_status (*table_export)(sh_store *st, const char *table, sh_store_row_cb cb, void *ctx);
+    /* Starts writing rows into table with the columns names[0..ncols)
+     * (read during the call only). A column the store numbers itself
+     * (PostgreSQL's identity revocation_rules.seq) is not written: it gets
+     * the next number, in the order the rows come; a column not named gets
+     * its default. Atomic on its own; with a transaction handle, part of
+     * that transaction. Until table_import_end, st serves this import only.
+     * SH_ERR_NOT_FOUND: no such table or column. On SH_OK, *out must go to
+     * table_import_end. */
+    sh_status (*table_import_begin)(sh_store *st, const char *table, int ncols,
+                                    const char *const *names, sh_store_import **out);
+    /* Adds a row, vals[i] for names[i]. A value the column cannot hold is
+     * SH_ERR_INVALID_REQUEST; a constraint may fail here or at the end
+     * (SH_ERR_CONFLICT). After an error, only table_import_end may follow. */
+    sh_status (*table_import_row)(sh_store *st, sh_store_import *im, const sh_store_value *vals);
+    /* Ends the import and frees im: with ok set, writes the rows and returns
+     * the first failure of the import; else abandons them (the transaction
+     * it was part of must roll back) and returns SH_OK. */
+    sh_status (*table_import_end)(sh_store *st, sh_store_import *im, int ok);
 };
 
 /* Per-domain operation tables, each defined in its own header
  * (store/store_<domain>.h) so domains grow without one giant interface.
- * A backend sets every pointer it implements. */
+ * A backend sets every pointer. */
 struct sh_store_device_ops;
 struct sh_store_mfa_ops;
 struct sh_store_oauth_ops;
 
 struct sh_store {
-    const struct sh_store_ops *ops;            /* accounts, sessions, rules */
+    const struct sh_store_core_ops *core;      /* accounts, sessions, rules */
     const struct sh_store_device_ops *devices; /* store_devices.h */
     const struct sh_store_mfa_ops *mfa;        /* store_mfa.h: 2FA, mail, limits */
     const struct sh_store_oauth_ops *oauth;    /* store_oauth.h */
+    const char *backend;                       /* "sqlite", "postgres" */
+    int blocking;                              /* calls may wait on the network */
+    sh_store *root;                            /* a transaction handle: its store; else NULL */
+    int tx_depth;                              /* a transaction handle: nested begins */
+    int tx_failed;                             /* a nested part failed: roll back */
 };
 
-/* Opens the embedded SQLite store at path, creating and migrating it. */
-sh_status sh_store_open_sqlite(const char *path, sh_store **out);
+/* The one dispatch spelling. */
+#define sh_store_do(st, table, op, ...) ((st)->table->op((st), __VA_ARGS__))
+
+/* Opens the store a URL names, creating and migrating it: "sqlite:PATH"
+ * or "postgres://..." / "postgresql://..." (libpq's URI syntax). url NULL
+ * or "": the embedded default in data_dir. */
+sh_status sh_store_open(const char *url, const char *data_dir, sh_store **out);
+/* The backend a URL names ("sqlite", "postgres", "unknown"), for logs:
+ * never the URL itself, which may carry a password. */
+const char *sh_store_url_backend(const char *url);
+/* 1 when the store a URL names exists already (for SQLite: the file; a
+ * server-side store is taken to exist), else 0. */
+int sh_store_present(const char *url, const char *data_dir);
+/* The URL sh_store_open uses for url NULL: the SQLite file in data_dir. */
+int sh_store_default_url(const char *data_dir, char *buf, size_t cap);
 
 static inline void sh_store_close(sh_store *st)
 {
     if (st != NULL)
-        st->ops->close(st);
+        st->core->close(st);
 }
+
+/* Explicit transactions. begin on a transaction handle nests (the same
+ * handle comes back). end commits when rc is SH_OK and rolls back
+ * otherwise; it returns rc, or the commit's failure. */
+sh_status sh_store_tx_begin(sh_store *st, sh_store **tx);
+sh_status sh_store_tx_end(sh_store *tx, sh_status rc);
+/* Runs fn(tx, ctx) in a transaction, again (up to a bound) when it or the
+ * commit fails with SH_ERR_RETRY. fn must have no effect outside the
+ * store that it cannot repeat. Returns fn's status or the commit's. */
+typedef sh_status (*sh_store_tx_fn)(sh_store *tx, void *ctx);
+sh_status sh_store_tx_run(sh_store *st, sh_store_tx_fn fn, void *ctx);
 
 void sh_user_rec_clear(sh_user_rec *u);
 void sh_session_rec_clear(sh_session_rec *s);
-
-/* Thin dispatchers: sh_store_<op>(st, ...) -> st->ops-><op>(st, ...). */
-#define sh_store_user_insert(st, ...) ((st)->ops->user_insert((st), __VA_ARGS__))
-#define sh_store_user_get(st, ...) ((st)->ops->user_get((st), __VA_ARGS__))
-#define sh_store_user_get_by_email(st, ...) ((st)->ops->user_get_by_email((st), __VA_ARGS__))
-#define sh_store_user_set_name(st, ...) ((st)->ops->user_set_name((st), __VA_ARGS__))
-#define sh_store_user_set_password(st, ...) ((st)->ops->user_set_password((st), __VA_ARGS__))
-#define sh_store_session_insert(st, ...) ((st)->ops->session_insert((st), __VA_ARGS__))
-#define sh_store_session_get(st, ...) ((st)->ops->session_get((st), __VA_ARGS__))
-#define sh_store_session_list(st, ...) ((st)->ops->session_list((st), __VA_ARGS__))
-#define sh_store_session_revoke(st, ...) ((st)->ops->session_revoke((st), __VA_ARGS__))
-#define sh_store_refresh_find(st, ...) ((st)->ops->refresh_find((st), __VA_ARGS__))
-#define sh_store_refresh_rotate(st, ...) ((st)->ops->refresh_rotate((st), __VA_ARGS__))
-#define sh_store_rule_insert(st, ...) ((st)->ops->rule_insert((st), __VA_ARGS__))
-#define sh_store_rules_since(st, ...) ((st)->ops->rules_since((st), __VA_ARGS__))
-#define sh_store_meta_get(st, ...) ((st)->ops->meta_get((st), __VA_ARGS__))
-#define sh_store_meta_put(st, ...) ((st)->ops->meta_put((st), __VA_ARGS__))
-#define sh_store_batch_begin(st) ((st)->ops->batch_begin((st)))
-#define sh_store_batch_end(st, ok) ((st)->ops->batch_end((st), (ok)))
 
 #endif

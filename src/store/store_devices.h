@@ -91,6 +91,4 @@ struct sh_store_device_ops {
 
 void sh_device_rec_clear(sh_device_rec *d);
 
-#define sh_store_dev(st) ((st)->devices)
-
 #endif

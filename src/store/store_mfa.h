@@ -1,6 +1,7 @@
 /*
  * store_mfa.h - the store operations of two-factor login, one-time e-mail
- * tokens, known logins, the mail outbox and the account's e-mail state.
+ * tokens, known logins, the mail outbox, the account's e-mail state and the
+ * per-account abuse-limit buckets.
  *
  * Same rules as store.h: the store sees sealed blobs and keyed hashes only,
  * records it fills own their blobs (release with the *_clear helpers),
@@ -81,7 +82,20 @@ typedef struct sh_account_state {
     int64_t mfa_confirmed_at;  /* 0: two-factor off */
 } sh_account_state;
 
+/* One abuse-limit bucket (the state of core/ratelimit.h), shared by every
+ * node. Its key is a hash of (policy name, caller key), where the caller
+ * key is a keyed blind index or a user id: never a personal value. All
+ * integers, so a bucket reads back exactly as it was written. */
+typedef struct sh_limit_rec {
+    int64_t strikes;
+    int64_t tokens; /* millionths of a token, at last_us */
+    int64_t last_us;
+    int64_t blocked_until;
+    int64_t idle_at; /* from then on the same as no bucket: prune may drop it */
+} sh_limit_rec;
+
 typedef void (*sh_store_mail_cb)(void *ctx, const sh_mail_rec *m);
+typedef void (*sh_limit_update_fn)(void *ctx, sh_limit_rec *r, int found);
 
 struct sh_store_mfa_ops {
     /* TOTP: one row per user. put replaces a pending (unconfirmed) row and
@@ -138,22 +152,41 @@ struct sh_store_mfa_ops {
      * (ON DELETE CASCADE), and with the wrapped key every sealed field. */
     sh_status (*user_delete)(sh_store *st, const sh_id *user);
 
-    /* Outbox. due calls cb for at most limit rows with next_attempt_at <=
-     * now, oldest first. */
+    /* Outbox. due claims at most limit rows with next_attempt_at <= now,
+     * oldest first: each is moved to next_attempt_at = lease_until in the
+     * same statement, so of several nodes polling at once only one gets a
+     * row, and a node that dies holding it lets it come due again at
+     * lease_until. cb is called for each claimed row. */
     sh_status (*mail_insert)(sh_store *st, const sh_mail_rec *m);
-    sh_status (*mail_due)(sh_store *st, int64_t now, int limit, sh_store_mail_cb cb, void *ctx);
+    sh_status (*mail_due)(sh_store *st, int64_t now, int64_t lease_until, int limit,
+                          sh_store_mail_cb cb, void *ctx);
     sh_status (*mail_done)(sh_store *st, const sh_id *id);
     sh_status (*mail_retry)(sh_store *st, const sh_id *id, int attempts, int64_t next_attempt_at);
 
-    /* Deletes challenges and one-time tokens that expired before `before`. */
+    /* Deletes challenges and one-time tokens that expired before `before`,
+     * and limit buckets idle since before `before`. */
     sh_status (*prune)(sh_store *st, int64_t before);
+
+    /* Abuse-limit buckets. get: SH_ERR_NOT_FOUND when there is none. put
+     * inserts or replaces. A caller that reads, decides and writes back
+     * runs both in one transaction (sh_store_tx_run), so that of two
+     * racing writers of one key, on one node or several, one sees the
+     * other's write. */
+    sh_status (*limit_get)(sh_store *st, const uint8_t key[SH_STORE_HASH_LEN], sh_limit_rec *out);
+    sh_status (*limit_put)(sh_store *st, const uint8_t key[SH_STORE_HASH_LEN],
+                           const sh_limit_rec *r);
+    /* Read-modify-write of one bucket as one step: fn gets the stored
+     * record (found 1) or a zeroed one (found 0), changes it, and the store
+     * keeps the result. Concurrent updates of one key, on any node, wait for
+     * each other (each sees the one before): none is lost and none fails
+     * for the race. fn may be called more than once and must compute from
+     * the record alone. */
+    sh_status (*limit_update)(sh_store *st, const uint8_t key[SH_STORE_HASH_LEN],
+                              sh_limit_update_fn fn, void *ctx);
 };
 
 void sh_totp_rec_clear(sh_totp_rec *t);
 void sh_challenge_rec_clear(sh_challenge_rec *c);
 void sh_mail_rec_clear(sh_mail_rec *m);
-
-/* sh_store_mfa_do(st, op, ...) -> st->mfa->op(st, ...) */
-#define sh_store_mfa_do(st, op, ...) ((st)->mfa->op((st), __VA_ARGS__))
 
 #endif

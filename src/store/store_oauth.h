@@ -135,6 +135,4 @@ struct sh_store_oauth_ops {
                               sh_store_device_cb cb, void *ctx);
 };
 
-#define sh_store_oauth(st) ((st)->oauth)
-
 #endif

@@ -35,6 +35,7 @@ static int parse(int argc, char **argv, sh_config *cfg, struct seed_args *a)
 {
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, 'd'},
+        {"store", required_argument, NULL, 'S'},
         {"users", required_argument, NULL, 'u'},
         {"sessions-per-user", required_argument, NULL, 's'},
         {"password", required_argument, NULL, 'p'},
@@ -48,6 +49,10 @@ static int parse(int argc, char **argv, sh_config *cfg, struct seed_args *a)
         switch (opt) {
         case 'd':
             snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", optarg);
+            break;
+        case 'S':
+            if (sh_config_set_store(cfg, optarg) != 0)
+                return -1;
             break;
         case 'u':
             a->users = strtoul(optarg, &end, 10);
@@ -93,7 +98,7 @@ static sh_status seed_devices(sh_app *app, unsigned long i, const sh_user_rec *u
         s.user_id = *prev_user;
         s.role = SH_ROLE_VIEWER;
         s.created_at = sh_clock_now_us();
-        rc = sh_store_dev(app->store)->share_insert(app->store, &s);
+        rc = sh_store_do(app->store, devices, share_insert, &s);
     }
     return rc;
 }
@@ -129,6 +134,7 @@ int sh_tool_seed(int argc, char **argv)
     sh_config cfg;
     sh_app app;
     sh_status rc = SH_OK;
+    sh_store *tx;
     sh_id prev_user;
     int64_t t0 = sh_clock_now_us();
 
@@ -152,11 +158,11 @@ int sh_tool_seed(int argc, char **argv)
         rc = sh_password_hash((const char *)pw, sizeof(pw), pw_hash);
     sodium_memzero(pw, sizeof(pw));
     for (unsigned long i = 0; rc == SH_OK && i < a.users; i += BATCH) {
-        if ((rc = sh_store_batch_begin(app.store)) != SH_OK)
+        if ((rc = sh_store_tx_begin(app.store, &tx)) != SH_OK)
             break;
         for (unsigned long j = i; rc == SH_OK && j < i + BATCH && j < a.users; j++)
             rc = seed_user(&app, j, pw_hash, a.sessions, &prev_user);
-        sh_status end = sh_store_batch_end(app.store, rc == SH_OK);
+        sh_status end = sh_store_tx_end(tx, rc);
         if (rc == SH_OK)
             rc = end;
         if ((i / BATCH) % 20 == 0)

@@ -26,6 +26,11 @@ import requests
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.abspath(os.environ.get("SAFEHOUSE_BIN", os.path.join(REPO, "build", "safehouse")))
+# Which backend the servers under test use: "sqlite" (the embedded default,
+# one file in the data dir) or "postgres" (a throw-away cluster of the
+# tests' own, tests/support/pg.sh, one database per data dir).
+STORE = os.environ.get("SAFEHOUSE_TEST_STORE", "sqlite")
+assert STORE in ("sqlite", "postgres"), "SAFEHOUSE_TEST_STORE must be sqlite or postgres"
 
 START_TIMEOUT = 20.0   # the binary may be an ASan build
 STOP_TIMEOUT = 10.0
@@ -167,6 +172,158 @@ def assert_token_shape(body, ttl=900):
 
 
 # --------------------------------------------------------------------------
+# the PostgreSQL cluster of a run (SAFEHOUSE_TEST_STORE=postgres)
+
+
+class PgCluster:
+    """One cluster for the whole run; every data dir gets a database of its own."""
+
+    SCRIPT = os.path.join(REPO, "tests", "support", "pg.sh")
+
+    def __init__(self):
+        # the postgres user must be able to enter the directory's parent
+        self.dir = tempfile.mkdtemp(prefix="shpg-", dir="/tmp")
+        # mkdtemp makes it 0700: the postgres user (initdb, the server) must
+        # be able to pass through it to its own subdirectory
+        os.chmod(self.dir, 0o711)
+        self.dbs = {}   # data dir -> (database name, URL)
+        out = subprocess.run(["bash", self.SCRIPT, "start", self.dir + "/pg"],
+                             capture_output=True, timeout=120)
+        assert out.returncode == 0, "PostgreSQL did not start: %r" % (out.stderr[-2000:],)
+        self.sock = self.dir + "/pg"
+        self.lock = threading.Lock()
+
+    def url_for(self, data_dir):
+        with self.lock:
+            if data_dir not in self.dbs:
+                name = "sh_%d" % (len(self.dbs) + 1)
+                out = subprocess.run(["bash", self.SCRIPT, "createdb", self.sock, name],
+                                     capture_output=True, timeout=60)
+                assert out.returncode == 0, "createdb failed: %r" % (out.stderr,)
+                self.dbs[data_dir] = (name, out.stdout.decode().strip())
+            return self.dbs[data_dir][1]
+
+    def name_of(self, key):
+        """The database of a data dir, or of a store URL (nodes that share one)."""
+        if key in self.dbs:
+            return self.dbs[key][0]
+        for name, url in self.dbs.values():
+            if url == key:
+                return name
+        raise KeyError(key)
+
+    def connect(self, data_dir):
+        import psycopg2
+        name = self.name_of(data_dir)
+        con = psycopg2.connect(host=self.sock, port=5432, user="postgres", dbname=name)
+        con.autocommit = True
+        return con
+
+    def db_oid(self, data_dir):
+        con = self.connect(data_dir)
+        try:
+            cur = con.cursor()
+            cur.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+            return cur.fetchone()[0]
+        finally:
+            con.close()
+
+    def dump(self, data_dir):
+        name = self.name_of(data_dir)
+        out = subprocess.run(["/usr/lib/postgresql/15/bin/pg_dump", "-h", self.sock, "-p", "5432",
+                              "-U", "postgres", name], capture_output=True, timeout=120)
+        assert out.returncode == 0, "pg_dump failed: %r" % (out.stderr,)
+        return out.stdout
+
+    def files(self, data_dir=None):
+        """Every file of the cluster's data directory (heap, WAL, ...). With
+        data_dir, the directories of the other servers' databases
+        (base/<oid>) are left out: a server writes only to its own database,
+        the shared catalogs and the cluster-wide WAL and commit logs, and the
+        other databases would only make every scan slower (7 MB each)."""
+        out = {}
+        root = os.path.join(self.sock, "data")
+        keep = None if data_dir is None else str(self.db_oid(data_dir))
+        for dirpath, dirs, names in os.walk(root):
+            if keep is not None and os.path.relpath(dirpath, root) == "base":
+                dirs[:] = [d for d in dirs if d == keep or not d.isdigit()]
+            for n in names:
+                p = os.path.join(dirpath, n)
+                try:
+                    with open(p, "rb") as f:
+                        out[os.path.relpath(p, root)] = f.read()
+                except (FileNotFoundError, PermissionError):
+                    pass
+        return out
+
+    def log(self):
+        """PostgreSQL's own log (pg.sh start writes it next to the data dir)."""
+        try:
+            with open(os.path.join(self.sock, "server.log"), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def checkpoint(self):
+        import psycopg2
+        con = psycopg2.connect(host=self.sock, port=5432, user="postgres", dbname="postgres")
+        con.autocommit = True
+        con.cursor().execute("CHECKPOINT")
+        con.close()
+
+    def stop(self):
+        subprocess.run(["bash", self.SCRIPT, "stop", self.sock], capture_output=True, timeout=120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_PG = None
+
+
+def pg_cluster():
+    """The run's cluster, started on first use (postgres runs only)."""
+    global _PG
+    if _PG is None:
+        _PG = PgCluster()
+    return _PG
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _PG is not None:
+        _PG.stop()
+
+
+# typeof(column) on PostgreSQL: the storage class SQLite would report. A
+# PostgreSQL column has one declared type for every row, so the class of a
+# non-NULL value is the column's type (pg_typeof).
+_PG_TYPEOF = ("(CASE WHEN {c} IS NULL THEN 'null' "
+              "WHEN pg_typeof({c}) = 'bytea'::regtype THEN 'blob' "
+              "WHEN pg_typeof({c}) IN ('text'::regtype, 'varchar'::regtype) THEN 'text' "
+              "WHEN pg_typeof({c}) IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) "
+              "THEN 'integer' "
+              "WHEN pg_typeof({c}) IN ('real'::regtype, 'double precision'::regtype) THEN 'real' "
+              "ELSE pg_typeof({c})::text END)")
+_TYPEOF = re.compile(r"\btypeof\(\s*([A-Za-z_][A-Za-z_0-9]*)\s*\)", re.IGNORECASE)
+
+
+def sql_for_backend(sql):
+    """The tests' queries are written for SQLite; the few spellings that
+    differ on PostgreSQL are translated here: `?` placeholders and
+    typeof(column) (see _PG_TYPEOF). Anything else SQLite-only (sqlite_master,
+    PRAGMA, typeof of an expression) is refused rather than sent."""
+    if STORE != "postgres":
+        return sql
+    out = _TYPEOF.sub(lambda m: _PG_TYPEOF.format(c=m.group(1)), sql)
+    low = out.lower()
+    assert "typeof(" not in _TYPEOF.sub("", sql.lower()) and "sqlite_" not in low \
+        and "pragma" not in low, "SQLite-only SQL sent to PostgreSQL: %s" % sql
+    return out.replace("?", "%s")
+
+
+def _pg_value(v):
+    return bytes(v) if isinstance(v, memoryview) else v
+
+
+# --------------------------------------------------------------------------
 # the server under test
 
 
@@ -188,7 +345,8 @@ class User:
 
 
 class Server:
-    def __init__(self, data_dir, workdir, extra_args=(), name="srv", address_limits=False):
+    def __init__(self, data_dir, workdir, extra_args=(), name="srv", address_limits=False,
+                 store_url=None):
         self.bin = BIN
         # Every test client comes from 127.0.0.1: per-address limits are off
         # unless a test asks for them (tests/api/test_15_limits.py).
@@ -206,6 +364,12 @@ class Server:
         self.admin = None
         self.http = None
         self._stderr_paths = []
+        # store_url: another node's database (several nodes, one store)
+        self.store_url = store_url or (pg_cluster().url_for(data_dir) if STORE == "postgres" else None)
+
+    def store_args(self):
+        """The --store flag of this server's backend (nothing for the default)."""
+        return ["--store", self.store_url] if self.store_url else []
 
     # ---- process control -------------------------------------------------
 
@@ -227,7 +391,8 @@ class Server:
         cmd = [self.bin, "serve", "--data-dir", self.data_dir,
                "--listen", "127.0.0.1:%d" % self.port,
                "--admin-listen", "127.0.0.1:%d" % self.admin_port] + \
-            ([] if self.address_limits else ["--no-address-limits"]) + self.extra_args
+            ([] if self.address_limits else ["--no-address-limits"]) + self.store_args() + \
+            self.extra_args
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
@@ -457,11 +622,20 @@ class Server:
     def cli(self, *args, data_dir=True, timeout=30):
         cmd = [self.bin] + list(args)
         if data_dir:
-            cmd += ["--data-dir", self.data_dir]
+            cmd += ["--data-dir", self.data_dir] + self.store_args()
         return subprocess.run(cmd, capture_output=True, timeout=timeout, cwd=self.workdir)
 
     def db_query(self, sql, params=()):
-        """Runs a query on a copy of safehouse.db (+ WAL), never touching the live files."""
+        """Runs a query on the store: on SQLite a copy of safehouse.db (+ WAL),
+        never touching the live files; on PostgreSQL the server's database."""
+        if STORE == "postgres":
+            con = pg_cluster().connect(self.store_url)
+            try:
+                cur = con.cursor()
+                cur.execute(sql_for_backend(sql), tuple(params))
+                return [tuple(_pg_value(v) for v in row) for row in cur.fetchall()]
+            finally:
+                con.close()
         tmp = tempfile.mkdtemp(prefix="shdb-", dir=self.workdir)
         try:
             for suffix in ("", "-wal"):
@@ -475,6 +649,73 @@ class Server:
                 con.close()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def db_execute(self, sql, params=()):
+        """Changes the live store behind the server's back (tamper tests; stop
+        the server first). Returns the number of rows changed."""
+        if STORE == "postgres":
+            con = pg_cluster().connect(self.store_url)
+            try:
+                cur = con.cursor()
+                cur.execute(sql_for_backend(sql), tuple(params))
+                return cur.rowcount
+            finally:
+                con.close()
+        con = sqlite3.connect(os.path.join(self.data_dir, "safehouse.db"))
+        try:
+            cur = con.execute(sql, params)
+            con.commit()
+            return cur.rowcount
+        finally:
+            con.close()
+
+    def table_ddl(self, table):
+        """What the store says a table is made of, as text: on SQLite its
+        CREATE TABLE statement (comments included); on PostgreSQL every
+        column with its type and comment, and every constraint. Fails if
+        the table does not exist."""
+        if STORE == "postgres":
+            cols = self.db_query(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+                "coalesce(col_description(a.attrelid, a.attnum), '') "
+                "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = ? AND n.nspname = current_schema() AND c.relkind = 'r' "
+                "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (table,))
+            assert cols, "no table %s in the store" % table
+            cons = self.db_query(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = (current_schema() || '.' || ?)::regclass ORDER BY conname", (table,))
+            comment = self.db_query("SELECT coalesce(obj_description((current_schema() || '.' || ?)"
+                                    "::regclass, 'pg_class'), '')", (table,))
+            return "\n".join(["TABLE %s %s" % (table, comment[0][0])] +
+                             ["%s %s -- %s" % c for c in cols] + ["CONSTRAINT %s %s" % c for c in cons])
+        rows = self.db_query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        assert len(rows) == 1 and rows[0][0], "no table %s in the store" % table
+        return rows[0][0]
+
+    def store_blobs(self):
+        """Everything at rest that the store wrote, by name: on SQLite the
+        database file, its WAL and shm; on PostgreSQL a pg_dump of the
+        server's database, every file of the cluster (heap, WAL) but the
+        other servers' databases, and PostgreSQL's own log (an error such as
+        a unique violation quotes the key there). Scans for canaries look at
+        these."""
+        out = {}
+        if STORE == "postgres":
+            pg_cluster().checkpoint()
+            out["pg_dump"] = pg_cluster().dump(self.store_url)
+            for name, data in pg_cluster().files(self.store_url).items():
+                out["pgdata/" + name] = data
+            out["pg server.log"] = pg_cluster().log()
+            return out
+        for suffix in ("", "-wal", "-shm"):
+            p = os.path.join(self.data_dir, "safehouse.db" + suffix)
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    out["safehouse.db" + suffix] = f.read()
+        assert "safehouse.db" in out
+        return out
 
     def stored_password(self, user_id):
         rows = self.db_query("SELECT password FROM users WHERE id = ?", (bytes.fromhex(user_id),))
@@ -491,13 +732,14 @@ class ServerFactory:
         self.tmp_path_factory = tmp_path_factory
         self.servers = []
 
-    def __call__(self, extra_args=(), name="srv", data_dir=None, address_limits=False):
+    def __call__(self, extra_args=(), name="srv", data_dir=None, address_limits=False,
+                 store_url=None, start=True):
         workdir = str(self.tmp_path_factory.mktemp(name))
         if data_dir is None:
             data_dir = os.path.join(workdir, "data")
-        srv = Server(data_dir, workdir, extra_args, name, address_limits)
+        srv = Server(data_dir, workdir, extra_args, name, address_limits, store_url)
         self.servers.append(srv)
-        return srv.start()
+        return srv.start() if start else srv
 
     def close(self):
         errors = []

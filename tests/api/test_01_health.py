@@ -3,7 +3,7 @@
 import os
 import stat
 
-from conftest import ADMIN_LINE, assert_problem, expect_json
+from conftest import ADMIN_LINE, STORE, assert_problem, expect_json
 
 
 def test_healthz_public(server):
@@ -36,7 +36,19 @@ def test_data_dir_layout(server):
     with open(key, "rb") as f:
         content = f.read().strip()
     assert len(content) == 64 and all(c in b"0123456789abcdefABCDEF" for c in content), content[:8]
-    assert os.path.exists(os.path.join(server.data_dir, "safehouse.db"))
+    names = sorted(os.listdir(server.data_dir))
+    if STORE == "sqlite":
+        assert "safehouse.db" in names, names
+    else:
+        # the data lives in PostgreSQL: no database file of any kind in the data dir
+        assert not [n for n in names if n.startswith("safehouse.db")], names
+        for n in names:
+            p = os.path.join(server.data_dir, n)
+            if os.path.isfile(p):
+                with open(p, "rb") as f:
+                    assert not f.read(16).startswith(b"SQLite format 3"), "SQLite file %s" % n
+    # either way the store holds the schema
+    assert server.db_query("SELECT count(*) FROM users")[0][0] >= 0
 
 
 def test_admin_routes_not_on_public_listener(server):

@@ -381,11 +381,6 @@ def test_admin_token_reset(server_factory):
     api_rule_body = {"scope": "user", "value": u.id}
     expect_json(srv.admin_req("POST", "/admin/v1/revocations", json=api_rule_body, token=new), 201)
     srv.admin_token = new
-    # the token is stored only as a hash: neither token appears in the database files
-    for suffix in ("", "-wal"):
-        try:
-            with open("%s/safehouse.db%s" % (srv.data_dir, suffix), "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            continue
-        assert old.encode() not in data and new.encode() not in data
+    # the token is stored only as a hash: neither token appears in the store's files
+    for name, data in srv.store_blobs().items():
+        assert old.encode() not in data and new.encode() not in data, name

@@ -4,7 +4,6 @@ Sharing is in test_21, resale in test_22, the authorization matrix in test_23,
 data protection in test_24 and bad input in test_25."""
 
 import os
-import sqlite3
 import time
 
 import pytest
@@ -315,15 +314,10 @@ def test_expired_claim_code_is_refused(server_factory):
     u = srv.new_user()
     srv.stop_ok()
     now_us = int(time.time() * 1e6)
-    con = sqlite3.connect(os.path.join(srv.data_dir, "safehouse.db"))
-    try:
-        with con:
-            con.execute("UPDATE devices SET claim_expires_at = ? WHERE id = ?",
-                        (now_us - 1000000, bytes.fromhex(old["device_id"])))
-            con.execute("UPDATE devices SET claim_expires_at = ? WHERE id = ?",
-                        (now_us + 60 * 1000000, bytes.fromhex(fresh["device_id"])))
-    finally:
-        con.close()
+    assert srv.db_execute("UPDATE devices SET claim_expires_at = ? WHERE id = ?",
+                          (now_us - 1000000, bytes.fromhex(old["device_id"]))) == 1
+    assert srv.db_execute("UPDATE devices SET claim_expires_at = ? WHERE id = ?",
+                          (now_us + 60 * 1000000, bytes.fromhex(fresh["device_id"]))) == 1
     srv.start()
     assert_problem(claim_raw(srv, tok(u), old["claim_code"], "Late"), 404, "not_found")
     assert claim(srv, tok(u), fresh["claim_code"])["id"] == fresh["device_id"]

@@ -1,15 +1,14 @@
 """Promises P1 and P2 for devices (issue 3, item 9): device names, Wi-Fi SSIDs, subnets,
 local IPs, device tokens, claim codes, stream tickets and relay tokens never appear in clear
-in safehouse.db, its WAL or the logs; sealed device fields are bound to their row and to
-the device generation, so a ciphertext moved to another device or replayed into a later
-generation does not open."""
+in the store's files (SQLite's database and WAL; PostgreSQL's dump, heap, WAL and log) or
+the logs; sealed device fields are bound to their row and to the device generation, so a
+ciphertext moved to another device or replayed into a later generation does not open."""
 
 import base64
 import hashlib
 import json
 import os
 import random
-import sqlite3
 
 import pytest
 
@@ -24,17 +23,6 @@ def h():
 
 def rand_octet(rng):
     return rng.randint(11, 254)
-
-
-def db_files(srv):
-    out = {}
-    for suffix in ("", "-wal"):
-        p = os.path.join(srv.data_dir, "safehouse.db" + suffix)
-        if os.path.exists(p):
-            with open(p, "rb") as f:
-                out["safehouse.db" + suffix] = f.read()
-    assert "safehouse.db" in out
-    return out
 
 
 def variants(value):
@@ -151,7 +139,7 @@ def leak(module_server_factory):
 
 def test_no_device_canary_in_database_wal_or_log(leak):
     srv = leak["srv"]
-    blobs = db_files(srv)
+    blobs = srv.store_blobs()
     blobs["stderr log"] = srv.log_bytes()
     blobs["stdout"] = srv.stdout_text(start=1).replace(srv.admin_token, "").encode()
     found = scan(blobs, leak["canaries"], leak["tokens"])
@@ -159,7 +147,7 @@ def test_no_device_canary_in_database_wal_or_log(leak):
 
 
 def test_no_unkeyed_hashes_of_device_secrets(leak):
-    blobs = db_files(leak["srv"])
+    blobs = leak["srv"].store_blobs()
     secrets = list(leak["tokens"]) + [v for k, v in leak["canaries"].items() if k.startswith("claim_code")]
     found = []
     for fname, data in blobs.items():
@@ -205,10 +193,10 @@ def test_release_and_reset_erase_the_old_generation(leak):
 def test_no_device_canary_after_shutdown_checkpoint(leak):
     srv = leak["srv"]
     srv.stop_ok()
-    blobs = {}
+    blobs = srv.store_blobs()
     for name in os.listdir(srv.data_dir):
         p = os.path.join(srv.data_dir, name)
-        if os.path.isfile(p) and name != "master.key":
+        if os.path.isfile(p) and name != "master.key" and name not in blobs:
             with open(p, "rb") as f:
                 blobs[name] = f.read()
     blobs["stderr log"] = srv.log_bytes()
@@ -225,14 +213,8 @@ def test_no_device_canary_after_shutdown_checkpoint(leak):
 
 def _edit_db(srv, statements):
     srv.stop_ok()
-    con = sqlite3.connect(os.path.join(srv.data_dir, "safehouse.db"))
-    try:
-        with con:
-            for sql, params in statements:
-                cur = con.execute(sql, params)
-                assert cur.rowcount == 1, sql
-    finally:
-        con.close()
+    for sql, params in statements:
+        assert srv.db_execute(sql, params) == 1, sql
     srv.start()
 
 

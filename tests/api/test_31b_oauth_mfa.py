@@ -6,7 +6,6 @@ per-account code limit is shared with POST /v1/sessions/mfa. A pending login nev
 consent."""
 
 import base64
-import os
 import time
 import urllib.parse
 
@@ -353,12 +352,8 @@ def test_no_challenge_or_ticket_in_database_wal_or_log(srv, client):
     r = b.second_factor(page, code=u.totp.code())
     consent_to_code(srv, b, r, client, [])
     secrets["done"] = b.http.cookies.get("sh_oauth_login")
-    blobs = {"log": srv.log_bytes()}
-    for suffix in ("", "-wal"):
-        path = os.path.join(srv.data_dir, "safehouse.db" + suffix)
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                blobs["safehouse.db" + suffix] = f.read()
+    blobs = srv.store_blobs()
+    blobs["log"] = srv.log_bytes()
     for name, value in secrets.items():
         assert value and value.startswith("sh_"), (name, value)
         body = value[6:]

@@ -1,12 +1,12 @@
 """Account linking, part 9: data protection (P1, P2). Client secrets, IFTTT service keys,
 authorization codes, access and refresh tokens, login cookies and CSRF tokens never appear
-in the database, its WAL or the logs - not in clear, not base64-decoded, not as an unkeyed
-hash; the stored hashes are keyed."""
+in the store's files (SQLite's database and WAL; PostgreSQL's dump, heap, WAL and log) or
+the logs - not in clear, not base64-decoded, not as an unkeyed hash; the stored hashes are
+keyed."""
 
 import base64
 import hashlib
 import json
-import os
 
 import pytest
 
@@ -74,12 +74,7 @@ def leak(module_server_factory):
 
 
 def files(srv):
-    out = {}
-    for suffix in ("", "-wal"):
-        p = os.path.join(srv.data_dir, "safehouse.db" + suffix)
-        if os.path.exists(p):
-            with open(p, "rb") as f:
-                out["safehouse.db" + suffix] = f.read()
+    out = srv.store_blobs()
     out["stderr log"] = srv.log_bytes()
     return out
 
@@ -126,8 +121,8 @@ def test_stored_secrets_are_32_byte_hashes(leak):
     assert rows == [(32,)]
     # no column holds an access token: they are never stored
     for table in ("oauth_grants", "oauth_grant_devices", "oauth_codes", "oauth_refresh_tokens"):
-        for (sql,) in srv.db_query("SELECT sql FROM sqlite_master WHERE name = ?", (table,)):
-            assert "access" not in sql.lower(), sql
+        ddl = srv.table_ddl(table)
+        assert "access" not in ddl.lower(), ddl
 
 
 def test_security_events_logged_with_ids_only(leak):

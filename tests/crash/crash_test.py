@@ -37,6 +37,7 @@ usage: crash_test.py [--rounds N] [--seed S] [--workers W] [--bin PATH]
 """
 
 import argparse
+import urllib.parse
 import glob
 import os
 import random
@@ -74,8 +75,9 @@ def free_port():
 class Server:
     """The real binary on a fixed data dir, restarted on fresh ports."""
 
-    def __init__(self, binary, data_dir, work):
+    def __init__(self, binary, data_dir, work, store=None):
         self.binary, self.data_dir, self.work = binary, data_dir, work
+        self.store = store
         self.proc = None
         self.admin_token = None
         self.starts = 0
@@ -94,7 +96,8 @@ class Server:
                "--listen", "127.0.0.1:%d" % self.port,
                "--admin-listen", "127.0.0.1:%d" % self.aport,
                "--threads", "2", "--argon2-ops", "1", "--argon2-mem-kib", "8192",
-               "--no-access-log", "--no-address-limits"]
+               "--no-access-log", "--no-address-limits"] + \
+            (["--store", self.store] if self.store else [])
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=open(self.log_path, "w"))
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -435,7 +438,23 @@ def verify_devices(srv, led, http):
     return n
 
 
-def integrity_check(data_dir):
+def integrity_check_postgres(url):
+    """pg_amcheck over every table and index of the database (the amcheck
+    extension is installed in it on first use)."""
+    u = urllib.parse.urlsplit(url)
+    q = dict(urllib.parse.parse_qsl(u.query))
+    out = subprocess.run(["/usr/lib/postgresql/15/bin/pg_amcheck", "--install-missing",
+                          "--heapallindexed", "-h", q.get("host", u.hostname or ""),
+                          "-p", q.get("port", str(u.port or 5432)), "-U", u.username or "postgres",
+                          u.path.lstrip("/")], capture_output=True, timeout=300)
+    if out.returncode != 0:
+        raise Failure("pg_amcheck: %s %s" % (out.stdout[-2000:], out.stderr[-2000:]))
+    return 1
+
+
+def integrity_check(data_dir, store=None):
+    if store:
+        return integrity_check_postgres(store)
     dbs = sorted(glob.glob(os.path.join(data_dir, "*.db")))
     if not dbs:
         raise Failure("no database file in the data dir")
@@ -513,6 +532,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--workers", type=int, default=6)
+    ap.add_argument("--store", default=None,
+                    help="a PostgreSQL URL (an empty database); default: SQLite in the data dir")
     ap.add_argument("--bin", default=os.environ.get("SAFEHOUSE_BIN",
                                                      os.path.join(REPO, "build", "safehouse")))
     args = ap.parse_args()
@@ -520,9 +541,10 @@ def main():
     rng = random.Random(seed)
     work = tempfile.mkdtemp(prefix="safehouse-crash.")
     data_dir = os.path.join(work, "data")
-    srv = Server(os.path.abspath(args.bin), data_dir, work)
+    srv = Server(os.path.abspath(args.bin), data_dir, work, args.store)
     led = Ledger()
-    print("crash: %d rounds, seed %d, binary %s" % (args.rounds, seed, os.path.basename(args.bin)))
+    print("crash: %d rounds, seed %d, binary %s, store %s" % (
+        args.rounds, seed, os.path.basename(args.bin), "postgres" if args.store else "sqlite"))
     t0 = time.monotonic()
     ok = False
     try:
@@ -552,7 +574,7 @@ def main():
                 th.join()
             if errors:
                 raise errors[0]
-            ndb = integrity_check(data_dir)
+            ndb = integrity_check(data_dir, args.store)
             srv.start()
             checks = verify(srv, led, set(led.users) - users_before, rng)
             acked = {k: led.counts[k] - before[k] for k in led.counts}

@@ -350,7 +350,7 @@ static void test_scope_names(void **state)
 
 struct store_fx {
     char dir[64];
-    char path[96];
+    char url[104];
     sh_store *cli;    /* the writer: no index attached, like the CLI */
     sh_store *server; /* another handle on the same file */
 };
@@ -368,10 +368,10 @@ static int store_setup(void **state)
         free(f);
         return -1;
     }
-    snprintf(f->path, sizeof(f->path), "%s/safehouse.db", f->dir);
+    snprintf(f->url, sizeof(f->url), "sqlite:%s/safehouse.db", f->dir);
     *state = f;
-    if (sh_store_open_sqlite(f->path, &f->cli) != SH_OK ||
-        sh_store_open_sqlite(f->path, &f->server) != SH_OK) {
+    if (sh_store_open(f->url, NULL, &f->cli) != SH_OK ||
+        sh_store_open(f->url, NULL, &f->server) != SH_OK) {
         store_teardown(state);
         *state = NULL;
         return -1;

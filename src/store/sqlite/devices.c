@@ -54,13 +54,6 @@ static const char SQL_SHARE_DELETE[] = "DELETE FROM device_shares WHERE device_i
 static const char SQL_RELAY_INSERT[] = "INSERT INTO relays(id,token_hash,created_at) VALUES(?,?,?)";
 static const char SQL_RELAY_FIND[] = "SELECT id FROM relays WHERE token_hash=?";
 
-void sh_device_rec_clear(sh_device_rec *d)
-{
-    free(d->name_ct);
-    free(d->network_ct);
-    memset(d, 0, sizeof(*d));
-}
-
 static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(q, i);
@@ -91,24 +84,39 @@ int sh_sq_read_device(sqlite3_stmt *q, sh_device_rec *d)
     return 0;
 }
 
+/* A device row of a list, with the caller's role on it. */
+struct device_role {
+    sh_device_rec d;
+    int role;
+};
+
+static int read_device_role(sqlite3_stmt *q, void *rec)
+{
+    struct device_role *r = rec;
+
+    r->role = sqlite3_column_int(q, 12);
+    return sh_sq_read_device(q, &r->d);
+}
+
+static void give_device_role(union sh_sq_cb cb, void *ctx, const void *rec)
+{
+    const struct device_role *r = rec;
+
+    cb.device(ctx, &r->d, r->role);
+}
+
+static void clear_device_role(void *rec) { sh_device_rec_clear(&((struct device_role *)rec)->d); }
+
+static const struct sh_sq_kind device_role_kind = {
+    .size = sizeof(struct device_role),
+    .read = read_device_role,
+    .give = give_device_role,
+    .clear = clear_device_role,
+};
+
 sh_status sh_sq_each_device(struct sh_sq_conn *c, sqlite3_stmt *q, sh_store_device_cb cb, void *ctx)
 {
-    sh_device_rec d;
-    sh_status rc = SH_OK;
-    int r;
-
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        if (sh_sq_read_device(q, &d) != 0) {
-            rc = SH_ERR_NOMEM;
-            break;
-        }
-        cb(ctx, &d, sqlite3_column_int(q, 12));
-        sh_device_rec_clear(&d);
-    }
-    if (rc == SH_OK && r != SQLITE_DONE)
-        rc = sh_sq_step_error(c, r);
-    sh_sq_done(q);
-    return rc;
+    return sh_sq_list(c, q, &device_role_kind, (union sh_sq_cb){.device = cb}, ctx);
 }
 
 /* Steps a one-row device query. */
@@ -339,8 +347,11 @@ static sh_status share_insert(sh_store *st, const sh_share_rec *s)
     return sh_sq_run(c, q, NULL);
 }
 
-static void read_share(sqlite3_stmt *q, sh_share_rec *s)
+/* Reads a share row into rec (an sh_share_rec); always 0. */
+static int read_share(sqlite3_stmt *q, void *rec)
 {
+    sh_share_rec *s = rec;
+
     memset(s, 0, sizeof(*s));
     sh_sq_col_id(q, 0, &s->id);
     sh_sq_col_id(q, 1, &s->device_id);
@@ -348,26 +359,28 @@ static void read_share(sqlite3_stmt *q, sh_share_rec *s)
     sh_sq_col_id(q, 3, &s->user_id);
     s->role = sqlite3_column_int(q, 4);
     s->created_at = sqlite3_column_int64(q, 5);
+    return 0;
 }
+
+static void give_share(union sh_sq_cb cb, void *ctx, const void *rec) { cb.share(ctx, rec); }
+
+static const struct sh_sq_kind share_kind = {
+    .size = sizeof(sh_share_rec),
+    .read = read_share,
+    .give = give_share,
+};
 
 static sh_status share_list(sh_store *st, const sh_id *device, int64_t gen, sh_store_share_cb cb,
                             void *ctx)
 {
     struct sh_sq_conn *c = sh_sq_conn(st);
     sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_SHARE_LIST) : NULL;
-    sh_share_rec s;
-    int r;
 
     if (q == NULL)
         return SH_ERR_STORE;
     sh_sq_bind_id(q, 1, device);
     sqlite3_bind_int64(q, 2, gen);
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        read_share(q, &s);
-        cb(ctx, &s);
-    }
-    sh_sq_done(q);
-    return r == SQLITE_DONE ? SH_OK : sh_sq_step_error(c, r);
+    return sh_sq_list(c, q, &share_kind, (union sh_sq_cb){.share = cb}, ctx);
 }
 
 static sh_status share_of(sh_store *st, const sh_id *device, const sh_id *user, sh_share_rec *out)

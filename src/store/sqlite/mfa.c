@@ -1,5 +1,6 @@
-/* mfa.c - two-factor rows, challenges, one-time e-mail tokens, known logins
- * and the account's e-mail state (SQLite). The outbox is in mail.c. */
+/* mfa.c - two-factor rows, challenges, one-time e-mail tokens, known logins,
+ * the account's e-mail state and abuse-limit buckets (SQLite). The outbox
+ * is in mail.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,14 @@ static const char SQL_EMAIL_VERIFY[] =
 static const char SQL_USER_DELETE[] = "DELETE FROM users WHERE id=?";
 static const char SQL_PRUNE_CH[] = "DELETE FROM mfa_challenges WHERE expires_at<?";
 static const char SQL_PRUNE_UT[] = "DELETE FROM user_tokens WHERE expires_at<?";
+static const char SQL_PRUNE_LIMITS[] = "DELETE FROM limit_buckets WHERE idle_at<?";
+static const char SQL_LIMIT_GET[] =
+    "SELECT strikes,tokens,last_us,blocked_until,idle_at FROM limit_buckets WHERE key=?";
+static const char SQL_LIMIT_PUT[] =
+    "INSERT INTO limit_buckets(key,strikes,tokens,last_us,blocked_until,idle_at) "
+    "VALUES(?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET strikes=excluded.strikes,"
+    "tokens=excluded.tokens,last_us=excluded.last_us,blocked_until=excluded.blocked_until,"
+    "idle_at=excluded.idle_at";
 
 /* c and q name the variables it declares, so they cannot be parenthesized. */
 // NOLINTBEGIN(bugprone-macro-parentheses)
@@ -404,7 +413,64 @@ static sh_status prune(sh_store *st, int64_t before)
     if ((q = sh_sq_stmt(c, SQL_PRUNE_UT)) == NULL)
         return SH_ERR_STORE;
     sqlite3_bind_int64(q, 1, before);
+    if ((rc = sh_sq_run(c, q, NULL)) != SH_OK)
+        return rc;
+    if ((q = sh_sq_stmt(c, SQL_PRUNE_LIMITS)) == NULL)
+        return SH_ERR_STORE;
+    sqlite3_bind_int64(q, 1, before);
     return sh_sq_run(c, q, NULL);
+}
+
+/* ---- abuse-limit buckets ---------------------------------------------------- */
+
+static sh_status limit_get(sh_store *st, const uint8_t key[SH_STORE_HASH_LEN], sh_limit_rec *out)
+{
+    CONN_STMT(st, SQL_LIMIT_GET, c, q);
+    sh_status rc;
+
+    memset(out, 0, sizeof(*out));
+    sh_sq_bind_blob(q, 1, key, SH_STORE_HASH_LEN);
+    if ((rc = step_row(c, q)) != SH_OK)
+        return rc;
+    out->strikes = sqlite3_column_int64(q, 0);
+    out->tokens = sqlite3_column_int64(q, 1);
+    out->last_us = sqlite3_column_int64(q, 2);
+    out->blocked_until = sqlite3_column_int64(q, 3);
+    out->idle_at = sqlite3_column_int64(q, 4);
+    sh_sq_done(q);
+    return SH_OK;
+}
+
+static sh_status limit_put(sh_store *st, const uint8_t key[SH_STORE_HASH_LEN],
+                           const sh_limit_rec *r)
+{
+    CONN_STMT(st, SQL_LIMIT_PUT, c, q);
+
+    sh_sq_bind_blob(q, 1, key, SH_STORE_HASH_LEN);
+    sqlite3_bind_int64(q, 2, r->strikes);
+    sqlite3_bind_int64(q, 3, r->tokens);
+    sqlite3_bind_int64(q, 4, r->last_us);
+    sqlite3_bind_int64(q, 5, r->blocked_until);
+    sqlite3_bind_int64(q, 6, r->idle_at);
+    return sh_sq_run(c, q, NULL);
+}
+
+/* One writer at a time: get and put in one BEGIN IMMEDIATE transaction. */
+static sh_status limit_update(sh_store *st, const uint8_t key[SH_STORE_HASH_LEN],
+                              sh_limit_update_fn fn, void *ctx)
+{
+    struct sh_sq_conn *c = sh_sq_conn(st);
+    sh_limit_rec r;
+    sh_status rc;
+
+    if (c == NULL || sh_sq_tx_begin(c) != SH_OK)
+        return SH_ERR_STORE;
+    rc = limit_get(st, key, &r);
+    if (rc == SH_OK || rc == SH_ERR_NOT_FOUND) {
+        fn(ctx, &r, rc == SH_OK);
+        rc = limit_put(st, key, &r);
+    }
+    return sh_sq_tx_end(c, rc);
 }
 
 const struct sh_store_mfa_ops sh_sq_mfa_ops = {
@@ -431,4 +497,7 @@ const struct sh_store_mfa_ops sh_sq_mfa_ops = {
     .mail_done = sh_sq_mail_done,
     .mail_retry = sh_sq_mail_retry,
     .prune = prune,
+    .limit_get = limit_get,
+    .limit_put = limit_put,
+    .limit_update = limit_update,
 };

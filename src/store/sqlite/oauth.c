@@ -106,8 +106,11 @@ static int64_t get_i64(const uint8_t *p)
 
 /* ---- clients ----------------------------------------------------------------- */
 
-static void read_client(sqlite3_stmt *q, sh_oauth_client_rec *c)
+/* Reads a client row into rec (an sh_oauth_client_rec); always 0. */
+static int read_client(sqlite3_stmt *q, void *rec)
 {
+    sh_oauth_client_rec *c = rec;
+
     memset(c, 0, sizeof(*c));
     sh_sq_col_id(q, 0, &c->id);
     col_text(q, 1, c->name, sizeof(c->name));
@@ -118,7 +121,16 @@ static void read_client(sqlite3_stmt *q, sh_oauth_client_rec *c)
     c->created_at = sqlite3_column_int64(q, 6);
     c->secret_set_at = sqlite3_column_int64(q, 7);
     c->disabled_at = sqlite3_column_int64(q, 8);
+    return 0;
 }
+
+static void give_client(union sh_sq_cb cb, void *ctx, const void *rec) { cb.client(ctx, rec); }
+
+static const struct sh_sq_kind client_kind = {
+    .size = sizeof(sh_oauth_client_rec),
+    .read = read_client,
+    .give = give_client,
+};
 
 static sh_status client_insert(sh_store *st, const sh_oauth_client_rec *c, const uint8_t *key_hash)
 {
@@ -161,20 +173,10 @@ static sh_status client_list(sh_store *st, sh_store_client_cb cb, void *ctx)
 {
     struct sh_sq_conn *cn = sh_sq_conn(st);
     sqlite3_stmt *q = cn ? sh_sq_stmt(cn, SQL_CLIENT_LIST) : NULL;
-    sh_oauth_client_rec *c = malloc(sizeof(*c));
-    int r;
 
-    if (q == NULL || c == NULL) {
-        free(c);
-        return q == NULL ? SH_ERR_STORE : SH_ERR_NOMEM;
-    }
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        read_client(q, c);
-        cb(ctx, c);
-    }
-    free(c);
-    sh_sq_done(q);
-    return r == SQLITE_DONE ? SH_OK : sh_sq_step_error(cn, r);
+    if (q == NULL)
+        return SH_ERR_STORE;
+    return sh_sq_list(cn, q, &client_kind, (union sh_sq_cb){.client = cb}, ctx);
 }
 
 static sh_status client_set_secret(sh_store *st, const sh_id *id,
@@ -365,8 +367,11 @@ static sh_status grant_insert(sh_store *st, const sh_oauth_grant_rec *g,
     return sh_sq_tx_end(cn, rc);
 }
 
-static void read_grant(sqlite3_stmt *q, sh_oauth_grant_rec *g)
+/* Reads a grant row into rec (an sh_oauth_grant_rec); always 0. */
+static int read_grant(sqlite3_stmt *q, void *rec)
 {
+    sh_oauth_grant_rec *g = rec;
+
     memset(g, 0, sizeof(*g));
     sh_sq_col_id(q, 0, &g->id);
     sh_sq_col_id(q, 1, &g->user);
@@ -375,7 +380,16 @@ static void read_grant(sqlite3_stmt *q, sh_oauth_grant_rec *g)
     g->created_at = sqlite3_column_int64(q, 4);
     g->last_used_at = sqlite3_column_int64(q, 5);
     g->revoked_at = sqlite3_column_int64(q, 6);
+    return 0;
 }
+
+static void give_grant(union sh_sq_cb cb, void *ctx, const void *rec) { cb.grant(ctx, rec); }
+
+static const struct sh_sq_kind grant_kind = {
+    .size = sizeof(sh_oauth_grant_rec),
+    .read = read_grant,
+    .give = give_grant,
+};
 
 static sh_status grant_get(sh_store *st, const sh_id *id, sh_oauth_grant_rec *out)
 {
@@ -413,40 +427,45 @@ static sh_status grants_live(sh_store *st, const sh_id *user, const sh_id *clien
 {
     struct sh_sq_conn *cn = sh_sq_conn(st);
     sqlite3_stmt *q = cn ? sh_sq_stmt(cn, SQL_GRANTS_LIVE) : NULL;
-    sh_oauth_grant_rec g;
-    int r;
 
     if (q == NULL)
         return SH_ERR_STORE;
     sh_sq_bind_id(q, 1, user);
     if (client != NULL)
         sh_sq_bind_id(q, 2, client);
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        read_grant(q, &g);
-        cb(ctx, &g);
-    }
-    sh_sq_done(q);
-    return r == SQLITE_DONE ? SH_OK : sh_sq_step_error(cn, r);
+    return sh_sq_list(cn, q, &grant_kind, (union sh_sq_cb){.grant = cb}, ctx);
 }
+
+static int read_device_ref(sqlite3_stmt *q, void *rec)
+{
+    sh_oauth_device_ref *d = rec;
+
+    sh_sq_col_id(q, 0, &d->device);
+    d->generation = sqlite3_column_int64(q, 1);
+    return 0;
+}
+
+static void give_device_ref(union sh_sq_cb cb, void *ctx, const void *rec)
+{
+    cb.device_ref(ctx, rec);
+}
+
+static const struct sh_sq_kind device_ref_kind = {
+    .size = sizeof(sh_oauth_device_ref),
+    .read = read_device_ref,
+    .give = give_device_ref,
+};
 
 static sh_status grant_devices(sh_store *st, const sh_id *grant, sh_store_device_ref_cb cb,
                                void *ctx)
 {
     struct sh_sq_conn *cn = sh_sq_conn(st);
     sqlite3_stmt *q = cn ? sh_sq_stmt(cn, SQL_GRANT_DEVICES) : NULL;
-    sh_oauth_device_ref d;
-    int r;
 
     if (q == NULL)
         return SH_ERR_STORE;
     sh_sq_bind_id(q, 1, grant);
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        sh_sq_col_id(q, 0, &d.device);
-        d.generation = sqlite3_column_int64(q, 1);
-        cb(ctx, &d);
-    }
-    sh_sq_done(q);
-    return r == SQLITE_DONE ? SH_OK : sh_sq_step_error(cn, r);
+    return sh_sq_list(cn, q, &device_ref_kind, (union sh_sq_cb){.device_ref = cb}, ctx);
 }
 
 /* ---- refresh tokens ------------------------------------------------------------ */

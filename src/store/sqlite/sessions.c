@@ -63,8 +63,12 @@ sh_status sh_sq_session_insert(sh_store *st, const sh_session_rec *s,
     return sh_sq_tx_end(c, rc);
 }
 
-static int read_session_row(sqlite3_stmt *q, sh_session_rec *s)
+/* Reads a session row into rec (an sh_session_rec); 0, or -1 when out of
+ * memory. */
+static int read_session(sqlite3_stmt *q, void *rec)
 {
+    sh_session_rec *s = rec;
+
     memset(s, 0, sizeof(*s));
     sh_sq_col_id(q, 0, &s->id);
     sh_sq_col_id(q, 1, &s->user_id);
@@ -87,7 +91,7 @@ sh_status sh_sq_session_get(sh_store *st, const sh_id *id, sh_session_rec *out)
     sh_sq_bind_id(q, 1, id);
     r = sqlite3_step(q);
     if (r == SQLITE_ROW)
-        rc = read_session_row(q, out) ? SH_ERR_NOMEM : SH_OK;
+        rc = read_session(q, out) ? SH_ERR_NOMEM : SH_OK;
     else if (r == SQLITE_DONE)
         rc = SH_ERR_NOT_FOUND;
     else
@@ -96,29 +100,26 @@ sh_status sh_sq_session_get(sh_store *st, const sh_id *id, sh_session_rec *out)
     return rc;
 }
 
+static void give_session(union sh_sq_cb cb, void *ctx, const void *rec) { cb.session(ctx, rec); }
+
+static void clear_session(void *rec) { sh_session_rec_clear(rec); }
+
+static const struct sh_sq_kind session_kind = {
+    .size = sizeof(sh_session_rec),
+    .read = read_session,
+    .give = give_session,
+    .clear = clear_session,
+};
+
 sh_status sh_sq_session_list(sh_store *st, const sh_id *user_id, sh_store_session_cb cb, void *ctx)
 {
     struct sh_sq_conn *c = sh_sq_conn(st);
     sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_SESSION_LIST) : NULL;
-    sh_session_rec s;
-    sh_status rc = SH_OK;
-    int r;
 
     if (q == NULL)
         return SH_ERR_STORE;
     sh_sq_bind_id(q, 1, user_id);
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        if (read_session_row(q, &s) != 0) {
-            rc = SH_ERR_NOMEM;
-            break;
-        }
-        cb(ctx, &s);
-        sh_session_rec_clear(&s);
-    }
-    if (rc == SH_OK && r != SQLITE_DONE)
-        rc = sh_sq_step_error(c, r);
-    sh_sq_done(q);
-    return rc;
+    return sh_sq_list(c, q, &session_kind, (union sh_sq_cb){.session = cb}, ctx);
 }
 
 sh_status sh_sq_session_revoke(sh_store *st, const sh_id *id, int64_t now)

@@ -1,8 +1,9 @@
 /*
  * store_sqlite.c - the embedded store: one SQLite file in WAL mode.
  *
- * This file: connections, the statement cache, migrations, batches and the
- * ops table; each domain's SQL lives in its own file (see internal.h).
+ * This file: connections, the statement cache, the list helper, migrations,
+ * batches and the ops table; each domain's SQL lives in its own file (see
+ * internal.h).
  *
  * Each thread gets its own connection with its own prepared statements
  * (SQLite connections must not be shared between threads without a lock, and
@@ -13,7 +14,9 @@
  * and survives kill -9 and power loss. secure_delete=ON overwrites freed
  * pages, so deleted rows do not linger in the file.
  */
+#include <assert.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +25,12 @@
 #include <sqlite3.h>
 
 #include "core/log.h"
+#include "store/backends.h"
 #include "store/migrations.h"
 #include "store/sqlite/internal.h"
 
 #define BUSY_TIMEOUT_MS 10000
+#define DEFAULT_FILE "safehouse.db"
 
 const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
 const char SQL_COMMIT[] = "COMMIT";
@@ -39,7 +44,13 @@ struct sqlite_store {
     struct sh_sq_conn *conns;
 };
 
-static const struct sh_store_ops sqlite_ops;
+/* A transaction handle: the tables of the store and the connection. */
+struct sqlite_tx {
+    sh_store base;
+    struct sh_sq_conn *conn;
+};
+
+static const struct sh_store_core_ops sqlite_ops;
 
 static sh_status exec_pragmas(sqlite3 *db)
 {
@@ -100,8 +111,13 @@ static struct sh_sq_conn *conn_open(struct sqlite_store *s)
 
 struct sh_sq_conn *sh_sq_conn(sh_store *st)
 {
-    struct sqlite_store *s = (struct sqlite_store *)st;
-    struct sh_sq_conn *c = pthread_getspecific(s->key);
+    struct sqlite_store *s;
+    struct sh_sq_conn *c;
+
+    if (st->root != NULL)
+        return ((struct sqlite_tx *)st)->conn;
+    s = (struct sqlite_store *)st;
+    c = pthread_getspecific(s->key);
 
     if (c == NULL) {
         c = conn_open(s);
@@ -235,6 +251,91 @@ int sh_sq_col_blob(sqlite3_stmt *q, int i, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* ---- lists: every row read before the first callback -------------------- */
+
+#define ROWS_FIRST_CAP 16
+
+void sh_sq_rows_init(struct sh_sq_rows *r, size_t size, size_t max, void (*clear)(void *rec))
+{
+    assert(size > 0 && max <= SIZE_MAX / size);
+    memset(r, 0, sizeof(*r));
+    r->size = size;
+    r->max = max;
+    r->clear = clear;
+}
+
+sh_status sh_sq_rows_add(struct sh_sq_rows *r, void **rec)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : ROWS_FIRST_CAP;
+        unsigned char *p;
+
+        if (r->n >= r->max)
+            return SH_ERR_TOO_LARGE;
+        if (cap > r->max)
+            cap = r->max;
+        if ((p = realloc(r->p, cap * r->size)) == NULL)
+            return SH_ERR_NOMEM;
+        r->p = p;
+        r->cap = cap;
+    }
+    *rec = memset(r->p + r->n * r->size, 0, r->size);
+    r->n++;
+    return SH_OK;
+}
+
+void *sh_sq_rows_at(const struct sh_sq_rows *r, size_t i)
+{
+    assert(i < r->n);
+    return r->p + i * r->size;
+}
+
+void sh_sq_rows_clear(struct sh_sq_rows *r)
+{
+    for (size_t i = 0; r->clear != NULL && i < r->n; i++)
+        r->clear(sh_sq_rows_at(r, i));
+    free(r->p);
+    r->p = NULL;
+    r->n = r->cap = 0;
+}
+
+/* Reads every row of q into rows; resets q. */
+static sh_status read_rows(struct sh_sq_conn *c, sqlite3_stmt *q, const struct sh_sq_kind *k,
+                           struct sh_sq_rows *rows)
+{
+    sh_status rc = SH_OK;
+    void *rec;
+    int r = SQLITE_DONE;
+
+    while (rc == SH_OK && (r = sqlite3_step(q)) == SQLITE_ROW) {
+        rc = sh_sq_rows_add(rows, &rec);
+        if (rc == SH_OK && k->read(q, rec) != 0)
+            rc = SH_ERR_NOMEM;
+    }
+    if (rc == SH_OK && r != SQLITE_DONE)
+        rc = sh_sq_step_error(c, r);
+    sh_sq_done(q);
+    if (rc == SH_ERR_TOO_LARGE) {
+        sh_log_event(SH_LOG_ERROR, "sqlite_list_too_long", NULL, NULL);
+        rc = SH_ERR_STORE;
+    }
+    return rc;
+}
+
+sh_status sh_sq_list(struct sh_sq_conn *c, sqlite3_stmt *q, const struct sh_sq_kind *k,
+                     union sh_sq_cb cb, void *ctx)
+{
+    struct sh_sq_rows rows;
+    sh_status rc;
+
+    sh_sq_rows_init(&rows, k->size, SH_SQ_LIST_MAX_BYTES / k->size, k->clear);
+    rc = read_rows(c, q, k, &rows);
+    for (size_t i = 0; rc == SH_OK && i < rows.n; i++)
+        k->give(cb, ctx, sh_sq_rows_at(&rows, i));
+    sh_sq_rows_clear(&rows);
+    return rc;
+}
+
 /* ---- migrations -------------------------------------------------------- */
 
 static sh_status migrate(sqlite3 *db)
@@ -277,34 +378,46 @@ out:
     return rc;
 }
 
-/* Batches nest: only the outermost begins and commits, and any failed
- * inner batch makes the outermost roll back. */
-static sh_status batch_begin(sh_store *st)
+/* An explicit transaction on this thread's connection. The per-operation
+ * transactions of the domain files fold into it (in_batch). */
+static sh_status sqlite_tx_begin(sh_store *st, sh_store **out)
 {
-    struct sh_sq_conn *c = sh_sq_conn(st);
+    struct sqlite_tx *t = calloc(1, sizeof(*t));
 
-    if (c == NULL)
-        return SH_ERR_STORE;
-    if (c->in_batch == 0) {
-        if (sh_sq_exec(c, SQL_BEGIN) != SH_OK)
-            return SH_ERR_STORE;
-        c->batch_failed = 0;
+    if (t == NULL)
+        return SH_ERR_NOMEM;
+    t->conn = sh_sq_conn(st);
+    if (t->conn == NULL || t->conn->in_batch > 0 || sh_sq_exec(t->conn, SQL_BEGIN) != SH_OK) {
+        sh_status rc = (t->conn != NULL && t->conn->in_batch > 0) ? SH_ERR_INTERNAL : SH_ERR_STORE;
+        free(t);
+        return rc;
     }
-    c->in_batch++;
+    t->conn->in_batch = 1;
+    t->base = *st;
+    t->base.root = st;
+    t->base.tx_depth = 0;
+    t->base.tx_failed = 0;
+    *out = &t->base;
     return SH_OK;
 }
 
-static sh_status batch_end(sh_store *st, int ok)
+static sh_status sqlite_tx_end(sh_store *tx, int commit)
 {
-    struct sh_sq_conn *c = sh_sq_conn(st);
+    struct sqlite_tx *t = (struct sqlite_tx *)tx;
+    struct sh_sq_conn *c = t->conn;
+    sh_status rc;
 
-    if (c == NULL || c->in_batch == 0)
-        return SH_ERR_STORE;
-    if (!ok)
-        c->batch_failed = 1;
-    if (--c->in_batch > 0)
-        return ok ? SH_OK : SH_ERR_INTERNAL;
-    return sh_sq_tx_end(c, c->batch_failed ? SH_ERR_INTERNAL : SH_OK);
+    c->in_batch = 0;
+    rc = sh_sq_tx_end(c, commit ? SH_OK : SH_ERR_INTERNAL);
+    free(t);
+    return commit ? rc : SH_OK;
+}
+
+static sh_status sqlite_rules_wait(sh_store *st, int timeout_ms)
+{
+    (void)st;
+    usleep((useconds_t)timeout_ms * 1000u);
+    return SH_OK;
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -327,6 +440,13 @@ static void sqlite_close(sh_store *st)
     free(s);
 }
 
+int sh_store_sqlite_default_url(const char *data_dir, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "sqlite:%s/" DEFAULT_FILE, data_dir);
+
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
 sh_status sh_store_open_sqlite(const char *path, sh_store **out)
 {
     struct sqlite_store *s = calloc(1, sizeof(*s));
@@ -334,7 +454,8 @@ sh_status sh_store_open_sqlite(const char *path, sh_store **out)
 
     if (s == NULL)
         return SH_ERR_NOMEM;
-    s->base.ops = &sqlite_ops;
+    s->base.core = &sqlite_ops;
+    s->base.backend = "sqlite";
     s->base.mfa = &sh_sq_mfa_ops;
     s->base.devices = &sh_sq_device_ops;
     s->base.oauth = &sh_sq_oauth_ops;
@@ -354,7 +475,7 @@ sh_status sh_store_open_sqlite(const char *path, sh_store **out)
     return SH_OK;
 }
 
-static const struct sh_store_ops sqlite_ops = {
+static const struct sh_store_core_ops sqlite_ops = {
     .close = sqlite_close,
     .user_insert = sh_sq_user_insert,
     .user_get = sh_sq_user_get,
@@ -368,9 +489,16 @@ static const struct sh_store_ops sqlite_ops = {
     .refresh_find = sh_sq_refresh_find,
     .refresh_rotate = sh_sq_refresh_rotate,
     .rule_insert = sh_sq_rule_insert,
-    .rules_since = sh_sq_rules_since,
+    .rules_feed = sh_sq_rules_feed,
+    .rules_wait = sqlite_rules_wait,
     .meta_get = sh_sq_meta_get,
     .meta_put = sh_sq_meta_put,
-    .batch_begin = batch_begin,
-    .batch_end = batch_end,
+    .tx_begin = sqlite_tx_begin,
+    .tx_end = sqlite_tx_end,
+    .table_list = sh_sq_table_list,
+    .table_count = sh_sq_table_count,
+    .table_export = sh_sq_table_export,
+    .table_import_begin = sh_sq_table_import_begin,
+    .table_import_row = sh_sq_table_import_row,
+    .table_import_end = sh_sq_table_import_end,
 };
