@@ -7,6 +7,12 @@
 #   make bench      benchmarks next to nginx (bench/run.sh, bench/devices.sh,
 #                   bench/oauth.sh; see docs/testing.md)
 #   make bench-big  the same on the 2.4M-user store
+#   make bench-compare REF=<commit>  the working tree's release binary against
+#                   REF's (built in a temporary git worktree), benched in turn
+#                   in one run: per route BENCH_ROUNDS (3) rounds of
+#                   BENCH_SECONDS (10) each, A (REF) and B (the tree) alternating;
+#                   prints medians and B/A ratios with their spread, writes
+#                   bench/results-compare.json (bench/compare.sh, docs/testing.md)
 #   make fuzz       libFuzzer drivers, FUZZ_SECONDS each (see fuzz/README.md)
 #   make fuzz-replay  seed corpora + kept regressions under ASan (part of check)
 #   make check-valgrind  unit tests + a black-box smoke under valgrind memcheck
@@ -58,7 +64,7 @@ REPLAY_BINS := $(patsubst %,build/asan/replay/fuzz_%,$(FUZZ_DRIVERS))
 PYTHON  := /usr/bin/python3
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all run check unit api api-sqlite api-postgres crash-check deps asan bench bench-big lint clean \
+.PHONY: all run check unit api api-sqlite api-postgres crash-check deps asan bench bench-big bench-compare lint clean \
         fuzz fuzz-build fuzz-replay check-valgrind crash
 all: build/safehouse
 
@@ -213,6 +219,14 @@ bench-big:
 	@bash scripts/install-deps.sh bench
 	$(MAKE) build/safehouse
 	bash bench/devices.sh
+
+# The working tree against REF, on the same machine in the same run
+# (bench/compare.sh builds REF's binary in a temporary worktree).
+bench-compare:
+	@test -n "$(REF)" || { echo "usage: make bench-compare REF=<commit> [BENCH_SECONDS=10] [BENCH_ROUNDS=3]" >&2; exit 2; }
+	@bash scripts/install-deps.sh bench
+	$(MAKE) build/safehouse
+	bash bench/compare.sh '$(REF)'
 
 # Static checks; builds the release binary to verify its hardening.
 lint: build/safehouse

@@ -8,48 +8,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+. bench/lib.sh
+
 BIN=${SAFEHOUSE_BIN:-$PWD/build/safehouse}
-SECS=${BENCH_SECONDS:-10}
 BIG_USERS=${BENCH_BIG_USERS:-2400000}
 BIG=${BENCH_BIG_STORE:-$PWD/var/bench-$BIG_USERS}
 PW=${BENCH_SEED_PASSWORD:-"bench password seed"}
-WORK=$(mktemp -d /tmp/safehouse-bench-dev.XXXXXX)
-PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+bench_init /tmp/safehouse-bench-dev.XXXXXX
 
-free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-start() { # start DATA_DIR -> sets PORT, APORT, PID
-    PORT=$(free_port); APORT=$(free_port)
-    "$BIN" serve --data-dir "$1" --listen 127.0.0.1:$PORT --admin-listen 127.0.0.1:$APORT \
-        --no-access-log >"$WORK/stdout" 2>"$WORK/stderr" &
-    PID=$!
-    for _ in $(seq 200); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return 0; sleep 0.1; done
-    echo "bench: server did not start" >&2; return 1
+start() { # start NAME DATA_DIR -> sets PORT, APORT, PID
+    start_server "$BIN" "$2" "$1"
+    PORT=$S_PORT APORT=$S_APORT PID=$S_PID
 }
-stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
+stop() { stop_server "$PID"; }
 login() { # login EMAIL -> access token
     curl -sf -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/sessions" \
         -d "{\"email\":\"$1\",\"password\":\"$PW\",\"client\":\"cli\"}" |
         /usr/bin/python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])'
 }
-wrk_row() { # wrk_row NAME ARGS... -> "NAME rps p50_us p99_us non2xx"
-    local name=$1; shift
-    wrk --latency -t2 -c64 -d"${SECS}s" "$@" | /usr/bin/python3 -c '
-import re,sys
-t=sys.stdin.read()
-def us(v):
-    m=re.match(r"([\d.]+)(us|ms|s)",v); return float(m.group(1))*{"us":1,"ms":1e3,"s":1e6}[m.group(2)]
-bad=re.search(r"Non-2xx or 3xx responses:\s+(\d+)",t)
-print(sys.argv[1], re.search(r"Requests/sec:\s+([\d.]+)",t).group(1), us(re.search(r"\s50%\s+(\S+)",t).group(1)),
-      us(re.search(r"\s99%\s+(\S+)",t).group(1)), bad.group(1) if bad else 0)' "$name"
-}
 devices_row() { # devices_row NAME DATA_DIR
-    start "$2"
+    start "$1" "$2"
     local tok; tok=$(login user5@seed.invalid)
     # warm the page cache first: the comparison is about index depth, not disk
     wrk -t2 -c64 -d2s -H "Authorization: Bearer $tok" "http://127.0.0.1:$PORT/v1/devices" >/dev/null
-    wrk_row "$1" -H "Authorization: Bearer $tok" "http://127.0.0.1:$PORT/v1/devices" >>"$WORK/rows"
+    wrk_run "$1" "http://127.0.0.1:$PORT/v1/devices" -H "Authorization: Bearer $tok"
     stop
 }
 
@@ -70,27 +52,9 @@ if [ "${1:-}" != "--skip-big" ]; then
 fi
 
 echo "bench: heartbeats from 1,000 devices" >&2
-start "$WORK/hb"
-ADM=$(grep -o 'sh_ad_[A-Za-z0-9_-]*' "$WORK/stdout")
-curl -sf -H "Authorization: Bearer $ADM" -H 'Content-Type: application/json' \
-    "http://127.0.0.1:$APORT/admin/v1/devices" -d '{"type":"plug","model":"BENCH","count":1000}' \
-    >"$WORK/devs.json"
-/usr/bin/python3 - "$WORK" <<'PY'
-import json, sys, os
-w = sys.argv[1]
-d = json.load(open(os.path.join(w, "devs.json")))["devices"]
-open(os.path.join(w, "hb.lua"), "w").write(
-    "tokens={" + ",".join('"%s"' % x["device_token"] for x in d) + "}\n" + r'''
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format("POST", "/v1/device/heartbeat",
-    {["Content-Type"]="application/json", ["Authorization"]="Bearer " .. tokens[(i % #tokens) + 1]},
-    '{"firmware_version":"2.0.1","wifi_ssid":"bench","subnet":"10.0.0.0/24","local_ip":"10.0.0.7"}')
-end
-''')
-PY
-wrk_row heartbeats -s "$WORK/hb.lua" "http://127.0.0.1:$PORT/" >>"$WORK/rows"
+start hb "$WORK/hb"
+fixtures hb "$PORT" "$APORT" "$(admin_token hb)" --heartbeat-devices 1000
+wrk_run heartbeats "http://127.0.0.1:$PORT/" -s "$WORK/fx-hb/hb.lua"
 stop
 
 /usr/bin/python3 - "$WORK" <<'PY'
@@ -98,7 +62,7 @@ import json, os, sys
 w = sys.argv[1]
 rows = {}
 for line in open(os.path.join(w, "rows")):
-    n, rps, p50, p99, bad = line.split()
+    n, rps, _ok, p50, p99, bad, _to = line.split()
     rows[n] = {"rps": float(rps), "p50_us": float(p50), "p99_us": float(p99), "non_2xx": int(bad)}
 res = {"http": rows, "seed_10k": json.load(open(os.path.join(w, "seed_small.json")))}
 if os.path.exists(os.path.join(w, "seed_big.json")) and os.path.getsize(os.path.join(w, "seed_big.json")):

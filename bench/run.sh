@@ -7,72 +7,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${SAFEHOUSE_BIN:-$PWD/build/safehouse}
-SECS=${BENCH_SECONDS:-10}
-THREADS=2
-CONNS=64
-BIG=${BENCH_BIG_SESSIONS:-1000000}
-WORK=$(mktemp -d /tmp/safehouse-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. bench/lib.sh
 
-free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "bench: $1 not up" >&2; return 1; }
+BIN=${SAFEHOUSE_BIN:-$PWD/build/safehouse}
+BIG=${BENCH_BIG_SESSIONS:-1000000}
+bench_init /tmp/safehouse-bench.XXXXXX
 json_field() { /usr/bin/python3 -c 'import json,sys;print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-# wrk_run NAME URL [wrk args...] [-- script args...]
-#   -> appends "NAME rps p50_us p99_us non2xx" to $WORK/rows
-wrk_run() {
-    local name=$1 url=$2; shift 2
-    local pre=() post=()
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do pre+=("$1"); shift; done
-    [ $# -gt 0 ] && post=("$@")
-    local out; out=$(wrk --latency -t"$THREADS" -c"$CONNS" -d"${SECS}s" "${pre[@]}" "$url" "${post[@]}")
-    /usr/bin/python3 - "$name" >>"$WORK/rows" <<PY
-import re,sys
-t='''$out'''
-def us(v):
-    m=re.match(r'([\d.]+)(us|ms|s)',v); f={'us':1,'ms':1e3,'s':1e6}[m.group(2)]; return float(m.group(1))*f
-rps=float(re.search(r'Requests/sec:\s+([\d.]+)',t).group(1))
-p50=us(re.search(r'\s50%\s+(\S+)',t).group(1)); p99=us(re.search(r'\s99%\s+(\S+)',t).group(1))
-non2xx=re.search(r'Non-2xx or 3xx responses:\s+(\d+)',t)
-print(sys.argv[1], rps, p50, p99, non2xx.group(1) if non2xx else 0)
-PY
-}
-
 # ---- nginx: return 200 with ~120 bytes of JSON -------------------------
-NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 2;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx;
-  fastcgi_temp_path $WORK/nginx; uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / { default_type application/json;
-      return 200 '{"id":"0123456789abcdef0123456789abcdef","email":"bench@example.com","display_name":"Bench","created_at":"2026-01-01T00:00:00Z"}'; }
-  }
-}
-CONF
-nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
-PIDS+=($!)
+start_nginx '{"id":"0123456789abcdef0123456789abcdef","email":"bench@example.com","display_name":"Bench","created_at":"2026-01-01T00:00:00Z"}'
 
 # ---- safehouse ------------------------------------------------------------
-PORT=$(free_port); APORT=$(free_port)
-"$BIN" serve --data-dir "$WORK/data" --listen 127.0.0.1:$PORT --admin-listen 127.0.0.1:$APORT \
-    --no-access-log >"$WORK/stdout" 2>"$WORK/stderr" &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$PORT/healthz"
+start_server "$BIN" "$WORK/data" main
+PORT=$S_PORT APORT=$S_APORT PID1=$S_PID
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 H='Content-Type: application/json'
 curl -sf -H "$H" "http://127.0.0.1:$PORT/v1/accounts" \
@@ -81,7 +28,7 @@ AT=$(curl -sf -H "$H" "http://127.0.0.1:$PORT/v1/sessions" \
     -d '{"email":"bench@example.com","password":"correct horse battery staple","client":"cli"}' | json_field access_token)
 # Three devices for GET /v1/devices: provisioned by the admin API, claimed
 # and named by the bench user (a camera, a plug, a bulb).
-ADM=$(sed -n 's/^admin token: //p' "$WORK/stdout")
+ADM=$(admin_token main)
 for t in camera plug bulb; do
     CODE=$(curl -sf -H "$H" -H "Authorization: Bearer $ADM" "http://127.0.0.1:$APORT/admin/v1/devices" \
         -d "{\"type\":\"$t\",\"model\":\"Bench $t\"}" |
@@ -104,11 +51,8 @@ LUA
 # A second server with per-address limits off: logins/s is measured there
 # (one address would be limited), and so is the flood that only the bounded
 # Argon2id queue stands in front of.
-PORT2=$(free_port); APORT2=$(free_port)
-"$BIN" serve --data-dir "$WORK/data2" --listen 127.0.0.1:$PORT2 --admin-listen 127.0.0.1:$APORT2 \
-    --no-access-log --no-address-limits >"$WORK/stdout2" 2>"$WORK/stderr2" &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$PORT2/healthz"
+start_server "$BIN" "$WORK/data2" nolimits --no-address-limits
+PORT2=$S_PORT PID2=$S_PID
 curl -sf -H "$H" "http://127.0.0.1:$PORT2/v1/accounts" \
     -d '{"email":"bench@example.com","password":"correct horse battery staple","display_name":"Bench"}' >/dev/null
 AT2=$(curl -sf -H "$H" "http://127.0.0.1:$PORT2/v1/sessions" \
@@ -154,12 +98,12 @@ flood_pair limits "$PORT" "$AT" 16
 echo "bench: GET /v1/me quiet, then under a login flood (address limits off)" >&2
 # 128 connections: more than the hash queue (64) holds, so it must refuse
 flood_pair pool "$PORT2" "$AT2" 128
-kill "${PIDS[2]}"; wait "${PIDS[2]}" 2>/dev/null || true
+stop_server "$PID2"
 
 # ---- in-process figures -------------------------------------------------------
 "$BIN" bench-internal token-verify >"$WORK/verify.json"
 "$BIN" bench-internal argon2 >"$WORK/argon2.json"
-kill "${PIDS[1]}"; wait "${PIDS[1]}" 2>/dev/null || true
+stop_server "$PID1"
 
 echo "bench: seeding 1k and ${BIG} sessions for the revocation figures" >&2
 "$BIN" seed --data-dir "$WORK/small" --users 500 --sessions-per-user 2 >/dev/null 2>&1
@@ -172,7 +116,7 @@ import json, sys, os
 work, login_rps, seed_out, big = sys.argv[1], float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 rows = {}
 for line in open(os.path.join(work, "rows")):
-    n, rps, p50, p99, bad = line.split()
+    n, rps, _ok, p50, p99, bad, _to = line.split()
     rows[n] = {"rps": float(rps), "p50_us": float(p50), "p99_us": float(p99), "non_2xx": int(bad)}
 import re
 ng = rows["nginx_return_200"]["rps"]

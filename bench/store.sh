@@ -19,54 +19,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+. bench/lib.sh
+
 BIN=${SAFEHOUSE_BIN:-$PWD/build/safehouse}
-SECS=${BENCH_SECONDS:-10}
 CODES=${BENCH_CLAIM_CODES:-$((4000 * SECS))}
-THREADS=2
-CONNS=64
 BACKENDS=(sqlite postgres)
-WORK=$(mktemp -d /tmp/shpg-bench-store.XXXXXX)
+bench_init /tmp/shpg-bench-store.XXXXXX
 chmod 0755 "$WORK" # the postgres user must enter it to reach its cluster
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    bash tests/support/pg.sh stop "$WORK/pg" >/dev/null 2>&1 || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 200); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "bench: $1 not up" >&2; return 1; }
-
-# wrk_run NAME CONNS URL [wrk args...] [-- script args...]
-#   -> appends "NAME rps ok_rps p50_us p99_us non2xx timeouts" to $WORK/rows
-#      (rps: all answers per second; ok_rps: 2xx/3xx answers per second)
-wrk_run() {
-    local name=$1 conns=$2 url=$3; shift 3
-    local pre=() post=()
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do pre+=("$1"); shift; done
-    [ $# -gt 0 ] && post=("$@")
-    wrk --latency -t"$THREADS" -c"$conns" -d"${SECS}s" "${pre[@]}" "$url" "${post[@]}" \
-        >"$WORK/wrk-$name.txt"
-    /usr/bin/python3 - "$name" "$WORK/wrk-$name.txt" >>"$WORK/rows" <<'PY'
-import re, sys
-t = open(sys.argv[2]).read()
-def us(v):
-    m = re.match(r'([\d.]+)(us|ms|s|m)', v)
-    return float(m.group(1)) * {'us': 1, 'ms': 1e3, 's': 1e6, 'm': 6e7}[m.group(2)]
-rps = float(re.search(r'Requests/sec:\s+([\d.]+)', t).group(1))
-p50 = us(re.search(r'\s50%\s+(\S+)', t).group(1))
-p99 = us(re.search(r'\s99%\s+(\S+)', t).group(1))
-bad = re.search(r'Non-2xx or 3xx responses:\s+(\d+)', t)
-to = re.search(r'timeout (\d+)', t)
-m = re.search(r'(\d+) requests in ([\d.]+)(ms|s|m),', t)
-total, dur = int(m.group(1)), float(m.group(2)) * {'ms': 1e-3, 's': 1, 'm': 60}[m.group(3)]
-bad = int(bad.group(1)) if bad else 0
-print(sys.argv[1], rps, (total - bad) / dur, p50, p99, bad, to.group(1) if to else 0)
-PY
-}
+bench_on_exit() { bash tests/support/pg.sh stop "$WORK/pg" >/dev/null 2>&1; }
 
 # ---- PostgreSQL ------------------------------------------------------------------
 echo "bench: starting a throw-away PostgreSQL 15" >&2
@@ -74,124 +34,26 @@ bash tests/support/pg.sh start "$WORK/pg" >/dev/null
 PG_URL=$(bash tests/support/pg.sh createdb "$WORK/pg" safehouse_bench)
 
 # ---- the two servers ---------------------------------------------------------------
-declare -A PORT APORT ADMIN AT BASIC OA
-start_server() { # start_server BACKEND [serve args...]
+declare -A PORT APORT ADMIN AT
+start_backend() { # start_backend BACKEND [serve args...]
     local b=$1; shift
-    PORT[$b]=$(free_port); APORT[$b]=$(free_port)
-    "$BIN" serve --data-dir "$WORK/$b" --listen "127.0.0.1:${PORT[$b]}" \
-        --admin-listen "127.0.0.1:${APORT[$b]}" --no-access-log --no-address-limits "$@" \
-        >"$WORK/stdout-$b" 2>"$WORK/stderr-$b" &
-    PIDS+=($!)
-    wait_http "http://127.0.0.1:${PORT[$b]}/healthz"
-    for _ in $(seq 50); do grep -q '^admin token: ' "$WORK/stdout-$b" && break; sleep 0.1; done
-    ADMIN[$b]=$(sed -n 's/^admin token: //p' "$WORK/stdout-$b")
-    [ -n "${ADMIN[$b]}" ] || { echo "bench: no admin token from the $b server" >&2; return 1; }
+    start_server "$BIN" "$WORK/$b" "$b" --no-address-limits "$@"
+    PORT[$b]=$S_PORT; APORT[$b]=$S_APORT
+    ADMIN[$b]=$(admin_token "$b")
 }
-start_server sqlite
-start_server postgres --store "$PG_URL"
+start_backend sqlite
+start_backend postgres --store "$PG_URL"
 
 # ---- fixtures, the same on each backend ----------------------------------------------
 # One bench user (GET /v1/me, logins, claims); CONNS + 16 refresh tokens;
 # 1,000 devices for heartbeats; CODES unclaimed devices for claims; a linked
 # partner (account, 5 devices, consent to 3, code exchange with PKCE) for
-# introspection.
+# introspection (bench/fixtures.py).
 setup_backend() { # setup_backend BACKEND
     local b=$1
-    mkdir -p "$WORK/fx-$b"
-    /usr/bin/python3 - "${PORT[$b]}" "${APORT[$b]}" "${ADMIN[$b]}" "$WORK/fx-$b" \
-        "$((CONNS + 16))" "$CODES" >"$WORK/fx-$b/env" <<'PY'
-import base64, hashlib, json, os, re, sys, urllib.parse
-import requests
-port, aport, admin, out, nrefresh, ncodes = sys.argv[1:7]
-nrefresh, ncodes = int(nrefresh), int(ncodes)
-base, abase = "http://127.0.0.1:%s" % port, "http://127.0.0.1:%s" % aport
-api, adm = requests.Session(), requests.Session()
-adm.headers["Authorization"] = "Bearer " + admin
-email, pw = "bench@example.com", "correct horse battery staple"
-def ok(r):
-    if r.status_code >= 300:
-        sys.exit("bench: %s %s -> %d %s" % (r.request.method, r.url, r.status_code, r.text[:200]))
-    return r.json()
-ok(api.post(base + "/v1/accounts", json={"email": email, "password": pw, "display_name": "Bench"}))
-login = lambda client: ok(api.post(base + "/v1/sessions",
-                                   json={"email": email, "password": pw, "client": client}))
-at = login("cli")["access_token"]
-with open(os.path.join(out, "refresh_tokens"), "w") as f:
-    for _ in range(nrefresh):
-        f.write(login("android")["refresh_token"] + "\n")
-def provision(n, model):
-    devs = []
-    while len(devs) < n:
-        k = min(1000, n - len(devs))
-        devs += ok(adm.post(abase + "/admin/v1/devices",
-                            json={"type": "plug", "model": model, "count": k}))["devices"]
-    return devs
-hb = provision(1000, "BENCH-HB")
-with open(os.path.join(out, "hb.lua"), "w") as f:
-    f.write("tokens={" + ",".join('"%s"' % d["device_token"] for d in hb) + "}\n" + r'''
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format("POST", "/v1/device/heartbeat",
-    {["Content-Type"]="application/json", ["Authorization"]="Bearer " .. tokens[(i % #tokens) + 1]},
-    '{"firmware_version":"2.0.1","wifi_ssid":"bench","subnet":"10.0.0.0/24","local_ip":"10.0.0.7"}')
-end
-''')
-with open(os.path.join(out, "claim_codes"), "w") as f:
-    for d in provision(ncodes, "BENCH-CLAIM"):
-        f.write(d["claim_code"] + "\n")
-# the partner
-client = ok(adm.post(abase + "/admin/v1/oauth/clients",
-                     json={"name": "Bench partner", "redirect_uris": ["https://partner.example/cb"],
-                           "scopes": "devices:read devices:control"}))
-pemail = "bench-oauth@example.com"
-ok(api.post(base + "/v1/accounts", json={"email": pemail, "password": pw}))
-pat = ok(api.post(base + "/v1/sessions",
-                  json={"email": pemail, "password": pw, "client": "cli"}))["access_token"]
-ids = []
-for i, d in enumerate(provision(5, "P-1")):
-    ids.append(ok(api.post(base + "/v1/devices/claim", json={"claim_code": d["claim_code"], "name": "plug %d" % i},
-                           headers={"Authorization": "Bearer " + pat}))["id"])
-v = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
-ch = base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).rstrip(b"=").decode()
-s = requests.Session()
-q = urllib.parse.urlencode({"response_type": "code", "client_id": client["client_id"],
-                            "redirect_uri": "https://partner.example/cb", "state": "b",
-                            "code_challenge": ch, "code_challenge_method": "S256"})
-fields = lambda html: re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
-page = s.get(base + "/oauth/authorize?" + q)
-data = dict(fields(page.text)); data.update(email=pemail, password=pw)
-r = s.post(base + "/oauth/authorize/login", data=data, allow_redirects=False)
-page = s.get(base + r.headers["Location"])
-data = fields(page.text) + [("device", i) for i in ids[:3]] + [("decision", "allow")]
-r = s.post(base + "/oauth/authorize", data=data, allow_redirects=False)
-code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["Location"]).query))["code"]
-basic = base64.b64encode(("%s:%s" % (client["client_id"], client["client_secret"])).encode()).decode()
-tok = ok(requests.post(base + "/oauth/token", headers={"Authorization": "Basic " + basic},
-                       data={"grant_type": "authorization_code", "code": code,
-                             "redirect_uri": "https://partner.example/cb", "code_verifier": v}))
-r = requests.post(base + "/oauth/introspect", headers={"Authorization": "Basic " + basic},
-                  data={"token": tok["access_token"]})
-assert ok(r).get("active") is True, r.text
-print("AT=%s" % at)
-print("BASIC=%s" % basic)
-print("OA=%s" % tok["access_token"])
-PY
-    local k v
-    while IFS='=' read -r k v; do
-        case "$k" in AT) AT[$b]=$v ;; BASIC) BASIC[$b]=$v ;; OA) OA[$b]=$v ;; esac
-    done <"$WORK/fx-$b/env"
-    cat >"$WORK/fx-$b/login.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"email":"bench@example.com","password":"correct horse battery staple","client":"cli"}'
-LUA
-    cat >"$WORK/fx-$b/introspect.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic ${BASIC[$b]}"
-wrk.body = "token=${OA[$b]}"
-LUA
+    fixtures "$b" "${PORT[$b]}" "${APORT[$b]}" "${ADMIN[$b]}" --bench-user \
+        --refresh "$((CONNS + 16))" --heartbeat-devices 1000 --claim-codes "$CODES" --partner
+    AT[$b]=$FX_AT
     # warm-up (not recorded): fills the PostgreSQL connection pool, the caches
     wrk -t"$THREADS" -c"$CONNS" -d1s -H "Authorization: Bearer ${AT[$b]}" \
         "http://127.0.0.1:${PORT[$b]}/v1/me" >/dev/null
@@ -202,20 +64,20 @@ for b in "${BACKENDS[@]}"; do
 done
 
 # ---- the routes, alternating backends ---------------------------------------------------
-route_get_me() { wrk_run "get_me_$1" "$CONNS" "http://127.0.0.1:${PORT[$1]}/v1/me" \
+route_get_me() { wrk_run "get_me_$1" "http://127.0.0.1:${PORT[$1]}/v1/me" \
     -H "Authorization: Bearer ${AT[$1]}"; }
-route_login() { wrk_run "login_$1" 4 "http://127.0.0.1:${PORT[$1]}/v1/sessions" \
-    -s "$WORK/fx-$1/login.lua"; }
+route_login() { wrk_run "login_$1" "http://127.0.0.1:${PORT[$1]}/v1/sessions" \
+    -c4 -s "$WORK/fx-$1/login.lua"; }
 # refresh: one connection per wrk thread, so that a 503 (PostgreSQL gives up
 # on a serialization failure after its retries) is retried with the same
 # token, as an app would, instead of losing the session (bench/refresh.lua)
-route_refresh() { wrk_run "refresh_$1" "$CONNS" "http://127.0.0.1:${PORT[$1]}/v1/sessions/refresh" \
+route_refresh() { wrk_run "refresh_$1" "http://127.0.0.1:${PORT[$1]}/v1/sessions/refresh" \
     -t"$CONNS" -s bench/refresh.lua -- "$WORK/fx-$1/refresh_tokens" "$CONNS" retry-503; }
-route_heartbeat() { wrk_run "heartbeat_$1" "$CONNS" "http://127.0.0.1:${PORT[$1]}/" \
+route_heartbeat() { wrk_run "heartbeat_$1" "http://127.0.0.1:${PORT[$1]}/" \
     -s "$WORK/fx-$1/hb.lua"; }
-route_claim() { wrk_run "claim_$1" "$CONNS" "http://127.0.0.1:${PORT[$1]}/v1/devices/claim" \
+route_claim() { wrk_run "claim_$1" "http://127.0.0.1:${PORT[$1]}/v1/devices/claim" \
     -s bench/claim.lua -- "$WORK/fx-$1/claim_codes" "$THREADS" "${AT[$1]}"; }
-route_introspect() { wrk_run "introspect_$1" "$CONNS" "http://127.0.0.1:${PORT[$1]}/oauth/introspect" \
+route_introspect() { wrk_run "introspect_$1" "http://127.0.0.1:${PORT[$1]}/oauth/introspect" \
     -s "$WORK/fx-$1/introspect.lua"; }
 
 : >"$WORK/rows"

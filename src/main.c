@@ -18,7 +18,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "safehouse %s - smart-home cloud backend\n\n"
-            "usage: safehouse serve [--data-dir DIR] [--listen ADDR:PORT]\n"
+            "usage: safehouse serve [--data-dir DIR] [--store URL] [--listen ADDR:PORT]\n"
             "                       [--admin-listen ADDR:PORT] [--threads N]\n"
             "                       [--access-ttl SECONDS] [--no-access-log]\n"
             "       safehouse admin revoke [--data-dir DIR] (--all | --class CLASS |\n"
@@ -26,7 +26,8 @@ static void usage(FILE *f)
             "       safehouse admin token-reset [--data-dir DIR]\n"
             "       safehouse seed [--data-dir DIR] [--users N] [--sessions-per-user K]\n"
             "       safehouse --version\n\n"
-            "environment: SAFEHOUSE_DATA_DIR, SAFEHOUSE_LISTEN, SAFEHOUSE_ADMIN_LISTEN,\n"
+            "environment: SAFEHOUSE_DATA_DIR, SAFEHOUSE_STORE, SAFEHOUSE_LISTEN, "
+            "SAFEHOUSE_ADMIN_LISTEN,\n"
             "             SAFEHOUSE_MASTER_KEY (64 hex characters; else DIR/master.key)\n",
             SH_VERSION);
 }

@@ -34,7 +34,9 @@ static void usage(void)
             "                                        [--count N]\n"
             "       safehouse admin relay create [--data-dir DIR]\n"
             "       safehouse admin oauth-client add|list|rotate-secret|disable ...\n"
-            "       safehouse admin migrate-store --from URL --to URL\n");
+            "       safehouse admin migrate-store --from URL --to URL\n"
+            "every command but migrate-store also takes --store URL (sqlite:PATH or\n"
+            "postgres://...; default: the SQLite file in the data dir)\n");
 }
 
 struct revoke_args {

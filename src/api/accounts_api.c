@@ -39,14 +39,8 @@ static sh_status reply_me(sh_req *r)
 {
     sh_account_view v;
     sh_account_state state;
-    sh_app *app = sh_api_app(r);
-    sh_status rc = sh_account_get(&app->auth, &r->principal.user, &v);
+    sh_status rc = sh_account_me(&sh_api_app(r)->auth, &r->principal.user, &v, &state);
 
-    if (rc == SH_OK) {
-        rc = sh_store_do(app->store, mfa, account_state, &r->principal.user, &state);
-        if (rc != SH_OK)
-            sh_account_view_clear(&v);
-    }
     if (rc == SH_ERR_NOT_FOUND)
         return SH_ERR_INVALID_TOKEN; /* the account is gone; so is the token */
     if (rc != SH_OK)

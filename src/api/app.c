@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "auth/profile_cache.h"
 #include "auth/sessions.h"
 #include "core/clock.h"
 #include "devices/heartbeats.h"
@@ -29,6 +30,7 @@
 #include "mail/smtp.h"
 #include "oauth/client_cache.h"
 #include "oauth/grants.h"
+#include "store/group_commit.h"
 
 #define POLL_INTERVAL_MS 250
 #define SHUTDOWN_GRACE_MS 2000
@@ -230,13 +232,23 @@ static sh_status admit(void *arg, sh_req *r)
                              &r->retry_after);
 }
 
+/* Another node changed a user's account view: forget it here too. */
+static void user_changed_elsewhere(void *ctx, const sh_id *user)
+{
+    sh_app *app = ctx;
+
+    sh_profile_cache_drop(app->auth.profiles, user);
+}
+
 static void *poll_rules(void *arg)
 {
     sh_app *app = arg;
 
     while (!app->stopping) {
-        /* wakes early when another node announces a rule (PostgreSQL) */
-        (void)sh_store_do(app->store, core, rules_wait, POLL_INTERVAL_MS);
+        /* wakes early when another node announces a rule or a changed
+         * user (PostgreSQL); the poll below is the guarantee */
+        (void)sh_store_do(app->store, core, changes_wait, POLL_INTERVAL_MS, user_changed_elsewhere,
+                          app);
         if (sh_revocation_sync(app->store, app->rev) != SH_OK)
             sh_log_event(SH_LOG_WARN, "revocation_sync_failed", NULL, NULL);
     }
@@ -319,7 +331,8 @@ sh_status sh_app_start_services(sh_app *app)
         sh_log_event(SH_LOG_WARN, "argon2_cost_below_owasp", NULL, NULL);
     if (sh_password_init() != SH_OK || sh_totp_init() != SH_OK || sh_smtp_init() != SH_OK)
         return SH_ERR_INTERNAL;
-    if ((app->oauth.clients = sh_client_cache_new()) == NULL)
+    if ((app->oauth.clients = sh_client_cache_new()) == NULL ||
+        (app->auth.profiles = sh_profile_cache_new()) == NULL)
         return SH_ERR_NOMEM;
     if (sh_limits_new(app->cfg.address_limits, app->store, &app->limits) != SH_OK)
         return SH_ERR_NOMEM;
@@ -340,6 +353,8 @@ void sh_app_stop_services(sh_app *app)
     sh_totp_cleanup();
     sh_client_cache_free(app->oauth.clients);
     app->oauth.clients = NULL;
+    sh_profile_cache_free(app->auth.profiles);
+    app->auth.profiles = NULL;
 }
 
 int sh_app_serve(sh_app *app)
@@ -361,6 +376,12 @@ int sh_app_serve(sh_app *app)
         sh_workpool_new(app->cfg.write_workers, app->cfg.write_queue, &app->write_pool) != SH_OK)
         goto out;
     if (sh_heartbeats_start(app->store, &app->auth.heartbeats) != SH_OK)
+        goto out;
+    /* Refresh rotations share commits on a store with one writer (SQLite).
+     * A store that waits on the network per call already merges concurrent
+     * commits (PostgreSQL), and one flusher's round trips would be slower. */
+    if (!app->store->blocking &&
+        sh_group_commit_start(app->store, "refresh_batch_failed", &app->auth.rotations) != SH_OK)
         goto out;
     print_first_admin_token(app);
     if (pthread_create(&app->poller, NULL, poll_rules, app) != 0)
@@ -390,6 +411,8 @@ out:
     app->hash_pool = app->write_pool = NULL;
     sh_heartbeats_stop(app->auth.heartbeats);
     app->auth.heartbeats = NULL;
+    sh_group_commit_stop(app->auth.rotations);
+    app->auth.rotations = NULL;
     app->stopping = 1;
     if (app->poller_started)
         pthread_join(app->poller, NULL);

@@ -15,6 +15,7 @@
 #include "auth/email_verify.h"
 #include "auth/mfa.h"
 #include "auth/notify.h"
+#include "auth/profile_cache.h"
 #include "auth/stepup.h"
 #include "auth/sessions.h"
 #include "auth/user_key.h"
@@ -155,6 +156,33 @@ out:
     return rc;
 }
 
+void sh_account_changed(const sh_auth *a, const sh_id *user)
+{
+    sh_profile_cache_drop(a->profiles, user);
+    if (sh_store_do(a->store, core, user_changed, user) != SH_OK)
+        sh_log_event(SH_LOG_WARN, "user_change_notice_failed", NULL, NULL);
+}
+
+sh_status sh_account_me(const sh_auth *a, const sh_id *user, sh_account_view *view,
+                        sh_account_state *state)
+{
+    int64_t now = sh_clock_now_us();
+    uint64_t ticket;
+    sh_status rc;
+
+    if (sh_profile_cache_get(a->profiles, user, now, view, state))
+        return SH_OK;
+    ticket = sh_profile_cache_ticket(a->profiles, user);
+    if ((rc = sh_account_get(a, user, view)) != SH_OK)
+        return rc;
+    if ((rc = sh_store_do(a->store, mfa, account_state, user, state)) != SH_OK) {
+        sh_account_view_clear(view);
+        return rc;
+    }
+    sh_profile_cache_put(a->profiles, ticket, view, state, now);
+    return SH_OK;
+}
+
 sh_status sh_account_set_display_name(const sh_auth *a, const sh_id *user, const char *name)
 {
     sh_user_rec u;
@@ -173,6 +201,8 @@ sh_status sh_account_set_display_name(const sh_auth *a, const sh_id *user, const
         rc = sh_seal(&key, "users", "name", &u.id, name, strlen(name), &ct, &ct_len);
     if (rc == SH_OK)
         rc = sh_store_do(a->store, core, user_set_name, user, ct, ct_len, sh_clock_now_us());
+    if (rc == SH_OK)
+        sh_account_changed(a, user);
     sh_datakey_wipe(&key);
     free(ct);
 out:
@@ -270,6 +300,8 @@ sh_status sh_account_delete(const sh_auth *a, const sh_principal *p)
     sh_status rc = sh_store_tx_run(a->store, delete_fn, &d);
 
     sh_id_to_hex(&p->user, &hex);
+    if (rc == SH_OK)
+        sh_account_changed(a, &p->user);
     if (rc == SH_OK)
         sh_log_event(SH_LOG_WARN, "account_deleted", "user_id", hex.s);
     return rc;

@@ -10,6 +10,7 @@
 
 #include "auth/auth.h"
 #include "core/status.h"
+#include "store/store_mfa.h"
 
 /* An account as the API shows it. Strings are malloc'd and owned by the
  * view; release with sh_account_view_clear. */
@@ -36,6 +37,14 @@ sh_status sh_account_create_hashed(const sh_auth *a, const char *email, const ch
 sh_status sh_account_get(const sh_auth *a, const sh_id *user, sh_account_view *out);
 /* Sets (or, with NULL, clears) the display name. */
 sh_status sh_account_set_display_name(const sh_auth *a, const sh_id *user, const char *name);
+/* What GET /v1/me shows: the account and its e-mail and two-factor state,
+ * from the profile cache while fresh (auth/profile_cache.h), else from the
+ * store. *view is the caller's (sh_account_view_clear). */
+sh_status sh_account_me(const sh_auth *a, const sh_id *user, sh_account_view *view,
+                        sh_account_state *state);
+/* After a write that changes what sh_account_me shows: drops the cached
+ * view here and tells the other nodes. */
+void sh_account_changed(const sh_auth *a, const sh_id *user);
 /* A password change as requested: the current password always; for a
  * two-factor user whose login is older than the step-up window also a code
  * or a recovery code (NULL when absent). */

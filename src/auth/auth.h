@@ -20,15 +20,18 @@
 #define SH_DISPLAY_NAME_MAX 128
 
 struct sh_heartbeats;
+struct sh_group_commit;
 
 typedef struct sh_auth {
     sh_store *store;
     const sh_keyring *kr;
     sh_revocation *rev;
     int64_t access_ttl_us;
-    sh_limits *limits;                /* abuse limits; NULL (CLI, seed): none */
-    int64_t stepup_window_us;         /* a login this recent passes step-up; 0: default */
-    struct sh_heartbeats *heartbeats; /* group commit; NULL: write directly */
+    sh_limits *limits;                 /* abuse limits; NULL (CLI, seed): none */
+    int64_t stepup_window_us;          /* a login this recent passes step-up; 0: default */
+    struct sh_heartbeats *heartbeats;  /* group commit; NULL: write directly */
+    struct sh_group_commit *rotations; /* refresh rotations; NULL: one commit each */
+    struct sh_profile_cache *profiles; /* GET /v1/me views; NULL: none (CLI, seed) */
 } sh_auth;
 
 enum sh_principal_kind {

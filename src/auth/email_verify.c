@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "auth/accounts.h"
 #include "auth/credentials.h"
 #include "auth/notify.h"
 #include "auth/user_key.h"
@@ -59,6 +60,7 @@ sh_status sh_email_verify_confirm(const sh_auth *a, const char *token, size_t le
     if (rc == SH_ERR_NOT_FOUND)
         return SH_ERR_INVALID_TOKEN;
     if (rc == SH_OK) {
+        sh_account_changed(a, &t.user_id);
         sh_id_to_hex(&t.user_id, &hex);
         sh_log_event(SH_LOG_INFO, "email_verified", "user_id", hex.s);
     }
@@ -94,6 +96,7 @@ sh_status sh_email_change(const sh_auth *a, const sh_principal *p, const char *e
         rc = SH_ERR_EMAIL_TAKEN;
     if (rc != SH_OK)
         goto out;
+    sh_account_changed(a, &u.id);
     sh_id_to_hex(&u.id, &hex);
     sh_log_event(SH_LOG_INFO, "email_changed", "user_id", hex.s);
     if (sh_notify(a, &u, SH_MAIL_EMAIL_CHANGED, old, NULL) != SH_OK ||

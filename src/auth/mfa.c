@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "auth/accounts.h"
 #include "auth/notify.h"
 #include "auth/user_key.h"
 #include "core/clock.h"
@@ -155,6 +156,7 @@ sh_status sh_mfa_confirm(const sh_auth *a, const sh_principal *p, const char *co
         sodium_memzero(out, sizeof(*out));
         goto out;
     }
+    sh_account_changed(a, &u.id);
     log_user("mfa_enabled", &u.id);
     if (sh_notify(a, &u, SH_MAIL_MFA_ON, NULL, NULL) != SH_OK)
         sh_log_event(SH_LOG_WARN, "mail_queue_failed", "kind", "mfa_on");
@@ -171,6 +173,7 @@ sh_status sh_mfa_disable(const sh_auth *a, const sh_principal *p)
 
     if (rc != SH_OK)
         return rc;
+    sh_account_changed(a, &p->user);
     log_user("mfa_disabled", &p->user);
     if (sh_notify_user(a, &p->user, SH_MAIL_MFA_OFF, NULL) != SH_OK)
         sh_log_event(SH_LOG_WARN, "mail_queue_failed", "kind", "mfa_off");

@@ -25,6 +25,7 @@
 #include "crypto/hash.h"
 #include "crypto/password.h"
 #include "crypto/seal.h"
+#include "store/group_commit.h"
 
 /* A refresh token unused for this long is dead (idle timeout). */
 #define REFRESH_IDLE_US (60LL * 24 * 3600 * SH_USEC)
@@ -237,6 +238,48 @@ out:
     return rc;
 }
 
+/* A rotation, as an item of the rotations' group commit (or alone). The
+ * group commit needs its SH_ERR_CONFLICT to have written nothing: the
+ * conditional mark's conflict (already rotated) writes nothing; a conflict
+ * after the mark (the new hash already stored) would leave the old token
+ * marked with no successor, so that one fails the batch instead. On
+ * PostgreSQL such a failed statement also aborts the transaction, and the
+ * look-up below then fails with SH_ERR_STORE. */
+struct rotate_args {
+    const uint8_t *old_hash;
+    const uint8_t *new_hash;
+    const sh_id *session;
+    int64_t now;
+};
+
+static sh_status rotate_fn(sh_store *st, void *arg)
+{
+    const struct rotate_args *r = arg;
+    sh_id owner;
+    int rotated;
+    sh_status rc =
+        sh_store_do(st, core, refresh_rotate, r->old_hash, r->new_hash, r->session, r->now);
+
+    if (rc != SH_ERR_CONFLICT)
+        return rc;
+    rc = sh_store_do(st, core, refresh_find, r->new_hash, &owner, &rotated);
+    if (rc == SH_ERR_NOT_FOUND)
+        return SH_ERR_CONFLICT;
+    return rc == SH_OK ? SH_ERR_INTERNAL : rc;
+}
+
+/* Rotates durably: in the next batch of the group commit when there is one
+ * (many rotations share one commit), else in a commit of its own. */
+static sh_status rotate(const sh_auth *a, const uint8_t old_hash[SH_HASH_LEN],
+                        const uint8_t new_hash[SH_HASH_LEN], const sh_id *session, int64_t now)
+{
+    struct rotate_args r = {old_hash, new_hash, session, now};
+
+    if (a->rotations != NULL)
+        return sh_group_commit_submit(a->rotations, rotate_fn, &r);
+    return rotate_fn(a->store, &r);
+}
+
 sh_status sh_session_refresh(const sh_auth *a, const char *refresh, size_t len, sh_token_pair *out)
 {
     uint8_t secret[SH_TOKEN_SECRET_LEN], old_hash[SH_HASH_LEN], new_hash[SH_HASH_LEN];
@@ -268,7 +311,7 @@ sh_status sh_session_refresh(const sh_auth *a, const char *refresh, size_t len, 
         goto out;
     }
     new_refresh(a, out->refresh, new_hash);
-    rc = sh_store_do(a->store, core, refresh_rotate, old_hash, new_hash, &session_id, now);
+    rc = rotate(a, old_hash, new_hash, &session_id, now);
     if (rc == SH_ERR_CONFLICT) {
         (void)end_session(a, &session_id); /* lost a race with a copy */
         rc = SH_ERR_INVALID_TOKEN;

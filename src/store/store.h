@@ -98,6 +98,8 @@ typedef struct sh_rule_rec {
 
 typedef void (*sh_store_session_cb)(void *ctx, const sh_session_rec *s);
 typedef void (*sh_store_rule_cb)(void *ctx, const sh_rule_rec *r);
+/* A user whose cached data another process changed (see changes_wait). */
+typedef void (*sh_store_user_cb)(void *ctx, const sh_id *user);
 
 /* A position in the feed of revocation rules, meaningful to the backend
  * only. All zero: the start. */
@@ -163,10 +165,17 @@ struct sh_store_core_ops {
      * Never skips a rule, whatever order concurrent writers commit in; may
      * deliver a rule again, so consumers must be idempotent. */
     sh_status (*rules_feed)(sh_store *st, sh_rule_cursor *cur, sh_store_rule_cb cb, void *ctx);
-    /* Waits up to timeout_ms for a hint that rules may have changed (a
-     * notification from another node, or the time running out); returns
-     * SH_OK either way, SH_ERR_STORE when the store cannot be reached. */
-    sh_status (*rules_wait)(sh_store *st, int timeout_ms);
+    /* Waits up to timeout_ms for news from other nodes: a hint that rules
+     * may have changed (read the feed), and users whose cached data changed
+     * (on_user is called for each, from this thread). Returns SH_OK on news
+     * or when the time ran out, SH_ERR_STORE when the store cannot be
+     * reached. A backend without notifications just sleeps: callers must
+     * not rely on it for more than speed. One thread only. */
+    sh_status (*changes_wait)(sh_store *st, int timeout_ms, sh_store_user_cb on_user, void *ctx);
+    /* Tells the other nodes that user's cached data changed (at the commit
+     * of the caller's transaction, if any). Best effort: caches keep their
+     * own time bound for a lost notice. */
+    sh_status (*user_changed)(sh_store *st, const sh_id *user);
     sh_status (*meta_get)(sh_store *st, const char *key, uint8_t *buf, size_t cap, size_t *len);
     sh_status (*meta_put)(sh_store *st, const char *key, const uint8_t *val, size_t len);
     /* A transaction on this thread's connection: *tx is a handle with the

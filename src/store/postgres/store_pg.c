@@ -58,6 +58,7 @@
  * between nodes starting at once. */
 #define MIGRATE_LOCK_KEY "7354616"
 #define RULES_CHANNEL "sh_rules"
+#define USERS_CHANNEL "sh_users"
 
 struct pg_store {
     sh_store base;
@@ -408,16 +409,19 @@ static sh_status tx_open_as(struct sh_pg_conn *c, const char *begin)
 }
 
 /* Commits (commit set and nothing failed) or rolls back; the connection is
- * outside a transaction afterwards. */
+ * outside a transaction afterwards. A commit asked for after a statement
+ * failed cannot happen (PostgreSQL aborted the transaction): it rolls back
+ * and says so, rather than report a commit that did not take place. */
 static sh_status tx_close(struct sh_pg_conn *c, int commit)
 {
-    sh_status rc;
+    sh_status rc = SH_OK;
 
     if (commit && !c->tx_failed) {
         rc = simple(c, "COMMIT");
     } else {
         simple(c, "ROLLBACK");
-        rc = SH_OK;
+        if (commit)
+            rc = SH_ERR_STORE;
     }
     c->tx_depth = 0;
     c->tx_failed = 0;
@@ -574,7 +578,7 @@ static int listen_open(struct pg_store *s)
     s->listen = connect_store(s);
     if (s->listen == NULL)
         return -1;
-    r = PQexec(s->listen, "LISTEN " RULES_CHANNEL);
+    r = PQexec(s->listen, "LISTEN " RULES_CHANNEL "; LISTEN " USERS_CHANNEL);
     ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
@@ -585,8 +589,17 @@ static int listen_open(struct pg_store *s)
     return 0;
 }
 
+static void deliver(const PGnotify *n, sh_store_user_cb on_user, void *ctx)
+{
+    sh_id id;
+
+    if (on_user != NULL && strcmp(n->relname, USERS_CHANNEL) == 0 &&
+        sh_id_from_hex(n->extra, &id) == 0)
+        on_user(ctx, &id);
+}
+
 /* Called by one thread only (the revocation poller). */
-static sh_status pg_rules_wait(sh_store *st, int timeout_ms)
+static sh_status pg_changes_wait(sh_store *st, int timeout_ms, sh_store_user_cb on_user, void *ctx)
 {
     struct pg_store *s = root_of(st);
     struct pollfd pfd;
@@ -605,9 +618,27 @@ static sh_status pg_rules_wait(sh_store *st, int timeout_ms)
     pfd.revents = 0;
     if (poll(&pfd, 1, timeout_ms) > 0 && PQconsumeInput(s->listen) == 0)
         return SH_ERR_STORE;
-    while ((n = PQnotifies(s->listen)) != NULL)
+    while ((n = PQnotifies(s->listen)) != NULL) {
+        deliver(n, on_user, ctx);
         PQfreemem(n);
+    }
     return SH_OK;
+}
+
+static const char SQL_USER_CHANGED[] = "SELECT pg_notify('" USERS_CHANNEL "',$1)::text";
+
+static sh_status pg_user_changed(sh_store *st, const sh_id *user)
+{
+    struct sh_pg_conn *c = sh_pg_conn(st);
+    sh_id_hex hex;
+    sh_pg_params p;
+
+    if (c == NULL)
+        return SH_ERR_STORE;
+    sh_id_to_hex(user, &hex);
+    sh_pg_params_init(&p);
+    sh_pg_p_text(&p, hex.s);
+    return sh_pg_run(c, SQL_USER_CHANGED, &p, NULL);
 }
 
 /* ---- migrations ---------------------------------------------------------- */
@@ -744,7 +775,8 @@ static const struct sh_store_core_ops pg_ops = {
     .refresh_rotate = sh_pg_refresh_rotate,
     .rule_insert = sh_pg_rule_insert,
     .rules_feed = sh_pg_rules_feed,
-    .rules_wait = pg_rules_wait,
+    .changes_wait = pg_changes_wait,
+    .user_changed = pg_user_changed,
     .meta_get = sh_pg_meta_get,
     .meta_put = sh_pg_meta_put,
     .tx_begin = pg_tx_begin,

@@ -413,10 +413,22 @@ static sh_status sqlite_tx_end(sh_store *tx, int commit)
     return commit ? rc : SH_OK;
 }
 
-static sh_status sqlite_rules_wait(sh_store *st, int timeout_ms)
+/* One SQLite file has no notifications: a sleep; the callers' poll and
+ * caches' time bounds do the rest. */
+static sh_status sqlite_changes_wait(sh_store *st, int timeout_ms, sh_store_user_cb on_user,
+                                     void *ctx)
 {
     (void)st;
+    (void)on_user;
+    (void)ctx;
     usleep((useconds_t)timeout_ms * 1000u);
+    return SH_OK;
+}
+
+static sh_status sqlite_user_changed(sh_store *st, const sh_id *user)
+{
+    (void)st;
+    (void)user;
     return SH_OK;
 }
 
@@ -490,7 +502,8 @@ static const struct sh_store_core_ops sqlite_ops = {
     .refresh_rotate = sh_sq_refresh_rotate,
     .rule_insert = sh_sq_rule_insert,
     .rules_feed = sh_sq_rules_feed,
-    .rules_wait = sqlite_rules_wait,
+    .changes_wait = sqlite_changes_wait,
+    .user_changed = sqlite_user_changed,
     .meta_get = sh_sq_meta_get,
     .meta_put = sh_sq_meta_put,
     .tx_begin = sqlite_tx_begin,
