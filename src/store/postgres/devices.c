@@ -158,8 +158,6 @@ static sh_status dev_insert(sh_store *st, const sh_device_rec *d,
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, &d->id);
     sh_pg_p_i64(&p, d->type);
@@ -182,8 +180,6 @@ static sh_status dev_get(sh_store *st, const sh_id *id, sh_device_rec *out)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, id);
     return one_device(c, SQL_DEV_GET, &p, out);
@@ -195,8 +191,6 @@ static sh_status dev_get_by_token(sh_store *st, const uint8_t hash[SH_STORE_HASH
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, hash, SH_STORE_HASH_LEN);
     return one_device(c, SQL_DEV_GET_BY_TOKEN, &p, out);
@@ -254,8 +248,6 @@ static sh_status dev_set_name(sh_store *st, const sh_id *id, int64_t gen, const 
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, ct, len);
     sh_pg_p_id(&p, id);
@@ -268,8 +260,6 @@ static sh_status dev_set_state(sh_store *st, const sh_id *id, int64_t gen, const
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_text(&p, json);
     sh_pg_p_id(&p, id);
@@ -283,8 +273,6 @@ static sh_status dev_heartbeat(sh_store *st, const sh_id *id, int64_t gen, int64
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_text(&p, firmware);
@@ -344,8 +332,6 @@ static sh_status dev_list_for_user(sh_store *st, const sh_id *user, sh_store_dev
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, user);
     return sh_pg_each_device(c, SQL_DEV_LIST_USER, &p, cb, ctx);
@@ -359,8 +345,6 @@ static sh_status dev_role_of(sh_store *st, const sh_id *device, const sh_id *use
     sh_pg_params p;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, device);
     sh_pg_p_id(&p, user);
@@ -387,8 +371,6 @@ static sh_status share_insert(sh_store *st, const sh_share_rec *s)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, &s->id);
     sh_pg_p_id(&p, &s->device_id);
@@ -408,8 +390,6 @@ static sh_status share_list(sh_store *st, const sh_id *device, int64_t gen, sh_s
     sh_pg_params p;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, device);
     sh_pg_p_i64(&p, gen);
@@ -431,8 +411,6 @@ static sh_status share_of(sh_store *st, const sh_id *device, const sh_id *user, 
     sh_pg_params p;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, device);
     sh_pg_p_id(&p, user);
@@ -452,8 +430,6 @@ static sh_status share_delete(sh_store *st, const sh_id *device, const sh_id *sh
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, device);
     sh_pg_p_id(&p, share);
@@ -468,8 +444,6 @@ static sh_status relay_insert(sh_store *st, const sh_id *id,
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, id);
     sh_pg_p_blob(&p, token_hash, SH_STORE_HASH_LEN);
@@ -484,8 +458,6 @@ static sh_status relay_find(sh_store *st, const uint8_t token_hash[SH_STORE_HASH
     sh_pg_params p;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, token_hash, SH_STORE_HASH_LEN);
     if ((rc = sh_pg_query(c, SQL_RELAY_FIND, &p, &r)) != SH_OK)

@@ -81,7 +81,10 @@ void sh_pg_p_null(sh_pg_params *p);
 struct sh_pg_conn *sh_pg_conn(sh_store *st);
 
 /* Runs a prepared statement. On SH_OK *out (may be NULL when the caller
- * wants no rows) holds the result, owned by the caller (PQclear).
+ * wants no rows) holds the result, owned by the caller (PQclear). c may be
+ * NULL (what sh_pg_conn returns when PostgreSQL is away): SH_ERR_STORE, so
+ * callers pass sh_pg_conn's answer straight on. The same holds for
+ * sh_pg_run and sh_pg_update_result.
  * Errors: SH_ERR_CONFLICT (unique, foreign-key or check violation),
  * SH_ERR_RETRY (serialization failure or deadlock inside a transaction),
  * SH_ERR_STORE (connection lost, or any other failure). */

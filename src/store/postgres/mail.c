@@ -32,8 +32,6 @@ sh_status sh_pg_mail_insert(sh_store *st, const sh_mail_rec *m)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, &m->id);
     sh_pg_p_id(&p, &m->user_id);
@@ -58,8 +56,6 @@ sh_status sh_pg_mail_due(sh_store *st, int64_t now, int64_t lease_until, int lim
     sh_status rc;
     int n;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_i64(&p, lease_until);
@@ -94,8 +90,6 @@ sh_status sh_pg_mail_done(sh_store *st, const sh_id *id)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, id);
     return sh_pg_run(c, SQL_MAIL_DONE, &p, NULL);
@@ -106,8 +100,6 @@ sh_status sh_pg_mail_retry(sh_store *st, const sh_id *id, int attempts, int64_t 
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, attempts);
     sh_pg_p_i64(&p, next_attempt_at);

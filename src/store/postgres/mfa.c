@@ -101,8 +101,6 @@ static sh_status totp_get(sh_store *st, const sh_id *user, sh_totp_rec *out)
     sh_status rc;
 
     memset(out, 0, sizeof(*out));
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, user);
     if ((rc = sh_pg_query(c, SQL_TOTP_GET, &p, &r)) != SH_OK)
@@ -131,8 +129,6 @@ static sh_status totp_put_pending(sh_store *st, const sh_totp_rec *t)
     int changes = 0;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, &t->user_id);
     sh_pg_p_blob(&p, t->secret_ct, t->secret_ct_len);
@@ -221,8 +217,6 @@ static sh_status totp_use_step(sh_store *st, const sh_id *user, int64_t step)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, step);
     sh_pg_p_id(&p, user);
@@ -235,8 +229,6 @@ static sh_status recovery_use(sh_store *st, const sh_id *user,
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_id(&p, user);
@@ -251,8 +243,6 @@ static sh_status challenge_insert(sh_store *st, const sh_challenge_rec *ch)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, &ch->id);
     sh_pg_p_blob(&p, ch->hash, SH_STORE_HASH_LEN);
@@ -273,8 +263,6 @@ static sh_status challenge_get(sh_store *st, const uint8_t hash[SH_STORE_HASH_LE
     sh_status rc;
 
     memset(out, 0, sizeof(*out));
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, hash, SH_STORE_HASH_LEN);
     if ((rc = sh_pg_query(c, SQL_CH_GET, &p, &r)) != SH_OK)
@@ -307,8 +295,6 @@ static sh_status challenge_fail(sh_store *st, const sh_id *id, int *failures)
     PGresult *r = NULL;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, id);
     if ((rc = sh_pg_query(c, SQL_CH_FAIL, &p, &r)) != SH_OK)
@@ -327,8 +313,6 @@ static sh_status challenge_consume(sh_store *st, const sh_id *id, int64_t now, i
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_id(&p, id);
@@ -343,8 +327,6 @@ static sh_status utoken_insert(sh_store *st, const sh_user_token_rec *t)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, t->hash, SH_STORE_HASH_LEN);
     sh_pg_p_id(&p, &t->user_id);
@@ -364,8 +346,6 @@ static sh_status utoken_consume(sh_store *st, const uint8_t hash[SH_STORE_HASH_L
     sh_status rc;
 
     memset(out, 0, sizeof(*out));
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_blob(&p, hash, SH_STORE_HASH_LEN);
@@ -392,8 +372,6 @@ static sh_status utoken_drop_all(sh_store *st, const sh_id *user, int purpose)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, user);
     sh_pg_p_i64(&p, purpose);
@@ -410,8 +388,6 @@ static sh_status login_seen(sh_store *st, const sh_id *user, const uint8_t fp[SH
     PGresult *r = NULL;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, user);
     sh_pg_p_blob(&p, fp, SH_STORE_HASH_LEN);
@@ -439,8 +415,6 @@ static sh_status account_state(sh_store *st, const sh_id *user, sh_account_state
     sh_status rc;
 
     memset(out, 0, sizeof(*out));
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, user);
     if ((rc = sh_pg_query(c, SQL_STATE, &p, &r)) != SH_OK)
@@ -462,8 +436,6 @@ static sh_status set_email(sh_store *st, const sh_id *user, const uint8_t idx[SH
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, idx, SH_STORE_HASH_LEN);
     sh_pg_p_blob(&p, ct, len);
@@ -478,8 +450,6 @@ static sh_status email_verify(sh_store *st, const sh_id *user,
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_id(&p, user);
@@ -494,8 +464,6 @@ static sh_status user_delete(sh_store *st, const sh_id *user)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, user);
     return sh_pg_update_result(c, SQL_USER_DELETE, &p);
@@ -507,8 +475,6 @@ static sh_status prune(sh_store *st, int64_t before)
     sh_pg_params p;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, before);
     if ((rc = sh_pg_run(c, SQL_PRUNE_CH, &p, NULL)) != SH_OK)
@@ -566,21 +532,13 @@ static sh_status limit_write(struct sh_pg_conn *c, const char *sql,
 
 static sh_status limit_get(sh_store *st, const uint8_t key[SH_STORE_HASH_LEN], sh_limit_rec *out)
 {
-    struct sh_pg_conn *c = sh_pg_conn(st);
-
-    if (c == NULL) {
-        memset(out, 0, sizeof(*out));
-        return SH_ERR_STORE;
-    }
-    return limit_read(c, SQL_LIMIT_GET, key, out);
+    return limit_read(sh_pg_conn(st), SQL_LIMIT_GET, key, out);
 }
 
 static sh_status limit_put(sh_store *st, const uint8_t key[SH_STORE_HASH_LEN],
                            const sh_limit_rec *lr)
 {
-    struct sh_pg_conn *c = sh_pg_conn(st);
-
-    return c == NULL ? SH_ERR_STORE : limit_write(c, SQL_LIMIT_PUT, key, lr, NULL);
+    return limit_write(sh_pg_conn(st), SQL_LIMIT_PUT, key, lr, NULL);
 }
 
 struct limit_args {

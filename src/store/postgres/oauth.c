@@ -137,8 +137,6 @@ static sh_status client_insert(sh_store *st, const sh_oauth_client_rec *c, const
     struct sh_pg_conn *cn = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, &c->id);
     sh_pg_p_text(&p, c->name);
@@ -158,8 +156,6 @@ static sh_status client_get(sh_store *st, const sh_id *id, sh_oauth_client_rec *
     sh_pg_params p;
     sh_status rc;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, id);
     if ((rc = sh_pg_query(cn, SQL_CLIENT_GET, &p, &r)) != SH_OK)
@@ -180,8 +176,6 @@ static sh_status client_list(sh_store *st, sh_store_client_cb cb, void *ctx)
     PGresult *r = NULL;
     sh_status rc;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     if ((c = malloc(sizeof(*c))) == NULL)
         return SH_ERR_NOMEM;
     if ((rc = sh_pg_query(cn, SQL_CLIENT_LIST, NULL, &r)) != SH_OK)
@@ -202,8 +196,6 @@ static sh_status client_set_secret(sh_store *st, const sh_id *id,
     struct sh_pg_conn *cn = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, hash, SH_STORE_HASH_LEN);
     sh_pg_p_i64(&p, now);
@@ -216,8 +208,6 @@ static sh_status client_disable(sh_store *st, const sh_id *id, int64_t now)
     struct sh_pg_conn *cn = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_id(&p, id);
@@ -230,8 +220,6 @@ static sh_status client_by_service_key(sh_store *st, const uint8_t hash[SH_STORE
     struct sh_pg_conn *cn = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, hash, SH_STORE_HASH_LEN);
     return one_id(cn, SQL_CLIENT_BY_KEY, &p, id);
@@ -245,8 +233,6 @@ static sh_status code_insert(sh_store *st, const sh_oauth_code_rec *c)
     uint8_t devs[SH_STORE_GRANT_DEVICES_MAX * DEVICE_REF_LEN + 1];
     sh_pg_params p;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     if (c->ndevices > SH_STORE_GRANT_DEVICES_MAX)
         return SH_ERR_INVALID_REQUEST;
     for (size_t i = 0; i < c->ndevices; i++) {
@@ -307,8 +293,6 @@ static sh_status code_get(sh_store *st, const uint8_t hash[SH_STORE_HASH_LEN],
     sh_pg_params p;
     sh_status rc;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     memset(out, 0, sizeof(*out));
     memcpy(out->hash, hash, SH_STORE_HASH_LEN);
     sh_pg_params_init(&p);
@@ -331,8 +315,6 @@ static sh_status code_consume(sh_store *st, const uint8_t hash[SH_STORE_HASH_LEN
     sh_pg_params p;
     sh_status rc;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_id(&p, grant);
@@ -417,8 +399,6 @@ static sh_status grant_get(sh_store *st, const sh_id *id, sh_oauth_grant_rec *ou
     sh_pg_params p;
     sh_status rc;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, id);
     if ((rc = sh_pg_query(cn, SQL_GRANT_GET, &p, &r)) != SH_OK)
@@ -437,8 +417,6 @@ static sh_status grant_revoke(sh_store *st, const sh_id *id, int64_t now)
     struct sh_pg_conn *cn = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_id(&p, id);
@@ -454,8 +432,6 @@ static sh_status grants_live(sh_store *st, const sh_id *user, const sh_id *clien
     sh_pg_params p;
     sh_status rc;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, user);
     if (client != NULL)
@@ -482,8 +458,6 @@ static sh_status grant_devices(sh_store *st, const sh_id *grant, sh_store_device
     sh_pg_params p;
     sh_status rc;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, grant);
     if ((rc = sh_pg_query(cn, SQL_GRANT_DEVICES, &p, &r)) != SH_OK)
@@ -626,8 +600,6 @@ static sh_status granted_role(sh_store *st, const sh_id *grant, const sh_id *dev
     sh_pg_params p;
     sh_status rc;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, grant);
     sh_pg_p_id(&p, device);
@@ -651,8 +623,6 @@ static sh_status granted_list(sh_store *st, const sh_id *grant, const sh_id *use
     struct sh_pg_conn *cn = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (cn == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, grant);
     sh_pg_p_id(&p, user);

@@ -29,26 +29,23 @@ static const char SQL_RULES_FEED[] =
     "SELECT s.x,r.seq,r.id,r.scope,r.value,r.not_before,r.created_at FROM s "
     "LEFT JOIN revocation_rules r ON r.txid >= $1::text::xid8 ORDER BY r.seq";
 
-struct insert_args {
-    sh_rule_rec *r;
-};
-
+/* ctx: the sh_rule_rec to store; its seq is filled in. */
 static sh_status insert_body(struct sh_pg_conn *c, void *ctx)
 {
-    struct insert_args *a = ctx;
+    sh_rule_rec *r = ctx;
     sh_pg_params p;
     PGresult *res = NULL;
     sh_status rc;
 
     sh_pg_params_init(&p);
-    sh_pg_p_id(&p, &a->r->id);
-    sh_pg_p_i64(&p, a->r->scope);
-    sh_pg_p_text(&p, a->r->value);
-    sh_pg_p_i64(&p, a->r->not_before);
-    sh_pg_p_i64(&p, a->r->created_at);
+    sh_pg_p_id(&p, &r->id);
+    sh_pg_p_i64(&p, r->scope);
+    sh_pg_p_text(&p, r->value);
+    sh_pg_p_i64(&p, r->not_before);
+    sh_pg_p_i64(&p, r->created_at);
     rc = sh_pg_query(c, SQL_RULE_INSERT, &p, &res);
     if (rc == SH_OK && PQntuples(res) == 1)
-        a->r->seq = sh_pg_col_i64(res, 0, 0);
+        r->seq = sh_pg_col_i64(res, 0, 0);
     PQclear(res);
     if (rc == SH_OK)
         rc = sh_pg_run(c, SQL_RULE_NOTIFY, NULL, NULL);
@@ -57,9 +54,7 @@ static sh_status insert_body(struct sh_pg_conn *c, void *ctx)
 
 sh_status sh_pg_rule_insert(sh_store *st, sh_rule_rec *r)
 {
-    struct insert_args a = {r};
-
-    return sh_pg_atomic(st, insert_body, &a);
+    return sh_pg_atomic(st, insert_body, r);
 }
 
 sh_status sh_pg_rules_feed(sh_store *st, sh_rule_cursor *cur, sh_store_rule_cb cb, void *ctx)
@@ -71,8 +66,6 @@ sh_status sh_pg_rules_feed(sh_store *st, sh_rule_cursor *cur, sh_store_rule_cb c
     sh_status rc;
     int n;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, cur->a);
     if ((rc = sh_pg_query(c, SQL_RULES_FEED, &p, &res)) != SH_OK)

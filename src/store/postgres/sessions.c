@@ -109,8 +109,6 @@ sh_status sh_pg_session_get(sh_store *st, const sh_id *id, sh_session_rec *out)
     sh_status rc;
 
     memset(out, 0, sizeof(*out));
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, id);
     if ((rc = sh_pg_query(c, SQL_SESSION_GET, &p, &r)) != SH_OK)
@@ -135,8 +133,6 @@ sh_status sh_pg_session_list(sh_store *st, const sh_id *user_id, sh_store_sessio
     sh_status rc;
     int n;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, user_id);
     if ((rc = sh_pg_query(c, SQL_SESSION_LIST, &p, &r)) != SH_OK)
@@ -160,8 +156,6 @@ sh_status sh_pg_session_revoke(sh_store *st, const sh_id *id, int64_t now)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_i64(&p, now);
     sh_pg_p_id(&p, id);
@@ -176,8 +170,6 @@ sh_status sh_pg_refresh_find(sh_store *st, const uint8_t hash[SH_STORE_HASH_LEN]
     PGresult *r = NULL;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, hash, SH_STORE_HASH_LEN);
     if ((rc = sh_pg_query(c, SQL_REFRESH_FIND, &p, &r)) != SH_OK)

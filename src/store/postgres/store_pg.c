@@ -347,6 +347,8 @@ sh_status sh_pg_query(struct sh_pg_conn *c, const char *sql, const sh_pg_params 
 
     if (out != NULL)
         *out = NULL;
+    if (c == NULL)
+        return SH_ERR_STORE; /* sh_pg_conn found PostgreSQL away */
     if (p != NULL && p->n >= SH_PG_PARAMS_MAX)
         return SH_ERR_INTERNAL;
     for (int attempt = 0;; attempt++) {

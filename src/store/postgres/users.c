@@ -34,8 +34,6 @@ sh_status sh_pg_user_insert(sh_store *st, const sh_user_rec *u)
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_id(&p, &u->id);
     sh_pg_p_blob(&p, u->email_idx, SH_STORE_HASH_LEN);
@@ -58,8 +56,6 @@ static sh_status get_user(sh_store *st, const char *sql, const sh_pg_params *p, 
     sh_status rc;
 
     memset(u, 0, sizeof(*u));
-    if (c == NULL)
-        return SH_ERR_STORE;
     if ((rc = sh_pg_query(c, sql, p, &r)) != SH_OK)
         goto out;
     if (PQntuples(r) == 0) {
@@ -108,8 +104,6 @@ sh_status sh_pg_user_set_name(sh_store *st, const sh_id *id, const uint8_t *ct, 
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_blob(&p, ct, len);
     sh_pg_p_i64(&p, now);
@@ -122,8 +116,6 @@ sh_status sh_pg_user_set_password(sh_store *st, const sh_id *id, const char *has
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_text(&p, hash);
     sh_pg_p_i64(&p, now);
@@ -144,8 +136,6 @@ sh_status sh_pg_meta_get(sh_store *st, const char *key, uint8_t *buf, size_t cap
     size_t n = 0;
     sh_status rc;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_text(&p, key);
     if ((rc = sh_pg_query(c, SQL_META_GET, &p, &r)) != SH_OK)
@@ -176,8 +166,6 @@ sh_status sh_pg_meta_put(sh_store *st, const char *key, const uint8_t *val, size
     struct sh_pg_conn *c = sh_pg_conn(st);
     sh_pg_params p;
 
-    if (c == NULL)
-        return SH_ERR_STORE;
     sh_pg_params_init(&p);
     sh_pg_p_text(&p, key);
     sh_pg_p_blob(&p, val, len);
