@@ -360,13 +360,15 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
         free(s);
         return SH_ERR_NOMEM;
     }
+    /* The logger goes first: libmicrohttpd prints to stderr itself, text
+     * and client addresses included, until it has seen that option. */
     for (unsigned i = 0; i < cfg->threads && i < MAX_DAEMONS; i++) {
         s->daemons[i] = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_EXTERNAL_LOGGER,
-            mhd_log, NULL, MHD_OPTION_END);
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+            (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_END);
         if (s->daemons[i] == NULL) {
             sh_log_event(SH_LOG_ERROR, "listen_failed", "listener", cfg->name);
             sh_server_stop(s, 0);

@@ -137,6 +137,32 @@ def bearer(token):
     return {"Authorization": "Bearer " + token}
 
 
+# The server closes a keep-alive connection after 30 s without traffic
+# (CONNECTION_TIMEOUT_S in src/http/server.c). A request sent on such a
+# connection just as the server closes it dies with "connection aborted", the
+# same race any HTTP client has; a POST must not be retried blindly, so a
+# session that has been quiet this long opens a new connection instead.
+KEEPALIVE_IDLE = 20.0
+
+
+class HttpSession(requests.Session):
+    """requests.Session that never reuses a connection the server may be closing."""
+
+    def __init__(self):
+        super().__init__()
+        self._last_use = time.monotonic()
+
+    def request(self, *args, **kw):
+        now = time.monotonic()
+        if now - self._last_use > KEEPALIVE_IDLE:
+            for adapter in self.adapters.values():
+                adapter.close()
+        try:
+            return super().request(*args, **kw)
+        finally:
+            self._last_use = time.monotonic()
+
+
 def wait_until(fn, timeout=RULE_DELAY, interval=0.05):
     """Calls fn until it returns a truthy value or timeout passes; returns the last value."""
     deadline = time.monotonic() + timeout
@@ -398,7 +424,7 @@ class Server:
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                          env=env, cwd=self.workdir)
-        self.http = requests.Session()
+        self.http = HttpSession()
         deadline = time.monotonic() + START_TIMEOUT
         ready = set()
         while time.monotonic() < deadline:

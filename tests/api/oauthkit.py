@@ -12,7 +12,7 @@ import urllib.parse
 
 import requests
 
-from conftest import HTTP_TIMEOUT, expect_json, uniq
+from conftest import HTTP_TIMEOUT, HttpSession, expect_json, uniq
 
 ALEXA_URI = "https://pitangui.amazon.com/api/skill/link/M2AAAAAAAAAAAA"
 GOOGLE_URI = "https://oauth-redirect.googleusercontent.com/r/safehouse-test"
@@ -101,7 +101,7 @@ class Browser:
 
     def __init__(self, srv):
         self.srv = srv
-        self.http = requests.Session()
+        self.http = HttpSession()
 
     def get(self, path, **kw):
         return self.http.get(self.srv.base + path, allow_redirects=False, timeout=HTTP_TIMEOUT, **kw)
