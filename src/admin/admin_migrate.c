@@ -268,7 +268,8 @@ static int migrate(const char *from, const char *to)
         goto out;
     if (check_tables(m.from, "source") != 0 || check_tables(m.to, "target") != 0)
         goto out;
-    if (sh_store_tx_run(m.to, copy_all, &m) != SH_OK) {
+    if (sh_store_do(m.to, core, bulk_hint, SH_STORE_BULK_BYTES) != SH_OK ||
+        sh_store_tx_run(m.to, copy_all, &m) != SH_OK) {
         fprintf(stderr, "safehouse: %s\n",
                 m.msg[0] ? m.msg : "the transaction on the target failed; nothing was written");
         goto out;

@@ -96,6 +96,18 @@ out:
     return rc;
 }
 
+/* SH_OK when no account has the e-mail of blind index idx. */
+static sh_status email_free(const sh_auth *a, const uint8_t *idx)
+{
+    sh_user_rec u;
+    sh_status rc = sh_store_do(a->store, core, user_get_by_email, idx, &u);
+
+    sh_user_rec_clear(&u);
+    if (rc == SH_OK)
+        return SH_ERR_EMAIL_TAKEN;
+    return rc == SH_ERR_NOT_FOUND ? SH_OK : rc;
+}
+
 sh_status sh_account_create_hashed(const sh_auth *a, const char *email, const char *pw_hash,
                                    const char *display_name, sh_user_rec *out)
 {
@@ -109,6 +121,11 @@ sh_status sh_account_create_hashed(const sh_auth *a, const char *email, const ch
         return rc;
     sh_id_random(&out->id);
     sh_hash_blind_index(a->kr, norm, out->email_idx);
+    /* Look before inserting: in a caller's transaction on PostgreSQL a
+     * failed insert dooms the whole transaction (see sh_store_tx_begin);
+     * the insert's own conflict still settles a race. */
+    if ((rc = email_free(a, out->email_idx)) != SH_OK)
+        return rc;
     snprintf(out->password_hash, sizeof(out->password_hash), "%s", pw_hash);
     sh_datakey_new(a->kr, &out->id, &key, wrapped);
     out->wrapped_key = malloc(sizeof(wrapped));

@@ -5,7 +5,43 @@
 
 #include <sodium.h>
 
-void sh_id_random(sh_id *id) { randombytes_buf(id->b, SH_ID_LEN); }
+struct ascending {
+    uint64_t left;  /* ids still to come from the slices */
+    uint64_t base;  /* first value of the next slice's high half */
+    uint64_t slice; /* width of a slice of the high half */
+};
+
+static _Thread_local struct ascending asc;
+
+void sh_id_ascending_begin(uint64_t expected)
+{
+    asc.left = expected;
+    asc.base = 0;
+    asc.slice = expected == 0 ? 0 : UINT64_MAX / expected;
+}
+
+void sh_id_ascending_end(void) { memset(&asc, 0, sizeof(asc)); }
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+void sh_id_random(sh_id *id)
+{
+    uint64_t r;
+
+    randombytes_buf(id->b, SH_ID_LEN);
+    if (asc.left == 0 || asc.slice == 0)
+        return;
+    /* the low half stays as drawn; the high half lands in the next slice
+     * (the modulo's bias is below 2^-32 of a slice: harmless here) */
+    memcpy(&r, id->b, sizeof(r));
+    put_be64(id->b, asc.base + r % asc.slice);
+    asc.base += asc.slice;
+    asc.left--;
+}
 
 void sh_id_to_hex(const sh_id *id, sh_id_hex *out)
 {

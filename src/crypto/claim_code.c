@@ -2,21 +2,28 @@
 #include "crypto/claim_code.h"
 
 #include <ctype.h>
+#include <stdint.h>
 
 #include <sodium.h>
 
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/* The alphabet has 32 symbols, so the low 5 bits of a random byte pick one
+ * without bias. One draw for the whole code: randombytes_uniform per symbol
+ * was one getrandom() system call each, most of the cost of provisioning. */
 void sh_claim_code_new(char out[SH_CLAIM_TEXT_MAX])
 {
+    uint8_t r[SH_CLAIM_CHARS];
     size_t o = 0;
 
+    randombytes_buf(r, sizeof(r));
     for (int i = 0; i < SH_CLAIM_CHARS; i++) {
         if (i > 0 && i % 5 == 0)
             out[o++] = '-';
-        out[o++] = alphabet[randombytes_uniform(32)];
+        out[o++] = alphabet[r[i] & 31];
     }
     out[o] = '\0';
+    sodium_memzero(r, sizeof(r));
 }
 
 /* Maps a typed character to the alphabet, or 0 if it has no place there. */

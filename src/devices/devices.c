@@ -173,15 +173,22 @@ static void hash_claim(const sh_auth *a, const char *canonical, uint8_t out[SH_H
 }
 
 /* Makes a device token and a claim code, with their hashes. */
-static void new_secrets(const sh_auth *a, sh_device_secrets *out, uint8_t token_hash[SH_HASH_LEN],
-                        uint8_t claim_hash[SH_HASH_LEN])
+static void new_device_token(const sh_auth *a, sh_device_secrets *out,
+                             uint8_t token_hash[SH_HASH_LEN])
 {
     uint8_t secret[SH_TOKEN_SECRET_LEN];
-    char canonical[SH_CLAIM_CHARS + 1];
 
     sh_token_opaque_new(SH_TOKEN_DEVICE, secret, out->device_token);
     sh_hash_secret(a->kr, DEVICE_TOKEN_DOMAIN, secret, sizeof(secret), token_hash);
     sodium_memzero(secret, sizeof(secret));
+}
+
+static void new_secrets(const sh_auth *a, sh_device_secrets *out, uint8_t token_hash[SH_HASH_LEN],
+                        uint8_t claim_hash[SH_HASH_LEN])
+{
+    char canonical[SH_CLAIM_CHARS + 1];
+
+    new_device_token(a, out, token_hash);
     sh_claim_code_new(out->claim_code);
     if (sh_claim_code_canonical(out->claim_code, strlen(out->claim_code), canonical) == SH_OK)
         hash_claim(a, canonical, claim_hash);
@@ -215,7 +222,7 @@ sh_status sh_device_provision(const sh_auth *a, int type, const char *model, sh_
 sh_status sh_device_create_owned(const sh_auth *a, const sh_user_rec *owner, int type,
                                  const char *model, const char *name, sh_id *out)
 {
-    uint8_t token_hash[SH_HASH_LEN], claim_hash[SH_HASH_LEN];
+    uint8_t token_hash[SH_HASH_LEN];
     sh_device_secrets sec;
     sh_device_rec d;
     sh_datakey key;
@@ -233,7 +240,7 @@ sh_status sh_device_create_owned(const sh_auth *a, const sh_user_rec *owner, int
         return rc;
     rc = seal_field(&key, &d.id, "name", d.generation, name, &d.name_ct, &d.name_ct_len);
     sh_datakey_wipe(&key);
-    new_secrets(a, &sec, token_hash, claim_hash);
+    new_device_token(a, &sec, token_hash); /* owned already: no claim code */
     sodium_memzero(&sec, sizeof(sec));
     if (rc == SH_OK)
         rc = sh_store_do(a->store, devices, insert, &d, token_hash, NULL);

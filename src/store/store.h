@@ -135,6 +135,11 @@ typedef struct sh_store_import {
     int ncols; /* values in every row */
 } sh_store_import;
 
+/* What a bulk load (seed, migrate-store) asks its thread's connection to
+ * keep in memory (see bulk_hint): the pages of a 2.4M-user store that one
+ * large transaction touches at random, with room to spare. */
+#define SH_STORE_BULK_BYTES (INT64_C(2) << 30)
+
 struct sh_store_core_ops {
     void (*close)(sh_store *st);
     sh_status (*user_insert)(sh_store *st, const sh_user_rec *u);
@@ -187,6 +192,12 @@ struct sh_store_core_ops {
     /* Calls cb with the name of every table of the store, but the
      * backend's own bookkeeping (schema_version, SQLite's sqlite_*). */
     sh_status (*table_list)(sh_store *st, sh_store_table_cb cb, void *ctx);
+    /* Before a bulk load on this thread (seed, migrate-store): the store
+     * may spend up to bytes of memory on it until the thread's connection
+     * closes (SQLite: that connection's page cache, so that the pages a
+     * large transaction dirties stay in memory until its commit). Changes
+     * nothing that is stored; a backend that needs nothing returns SH_OK. */
+    sh_status (*bulk_hint)(sh_store *st, int64_t bytes);
     /* *n gets the number of rows of table; SH_ERR_NOT_FOUND: no such table. */
     sh_status (*table_count)(sh_store *st, const char *table, int64_t *n);
     /* Calls cb for every row of table, in ascending order of its first
@@ -259,7 +270,10 @@ static inline void sh_store_close(sh_store *st)
 
 /* Explicit transactions. begin on a transaction handle nests (the same
  * handle comes back). end commits when rc is SH_OK and rolls back
- * otherwise; it returns rc, or the commit's failure. */
+ * otherwise; it returns rc, or the commit's failure. Inside one, an
+ * operation that fails (SH_ERR_CONFLICT included) dooms the transaction on
+ * PostgreSQL, which aborts it: code that expects a conflict and goes on
+ * looks first (as account creation does for a taken e-mail). */
 sh_status sh_store_tx_begin(sh_store *st, sh_store **tx);
 sh_status sh_store_tx_end(sh_store *tx, sh_status rc);
 /* Runs fn(tx, ctx) in a transaction, again (up to a bound) when it or the

@@ -141,6 +141,15 @@ sh_status sh_pg_table_list(sh_store *st, sh_store_table_cb cb, void *ctx)
     return SH_OK;
 }
 
+/* The server's memory is the server's setting (shared_buffers): nothing to
+ * ask for per connection that would speed up a load of plain INSERTs. */
+sh_status sh_pg_bulk_hint(sh_store *st, int64_t bytes)
+{
+    (void)st;
+    (void)bytes;
+    return SH_OK;
+}
+
 sh_status sh_pg_table_count(sh_store *st, const char *table, int64_t *n)
 {
     struct sh_pg_conn *c = sh_pg_conn(st);

@@ -149,6 +149,7 @@ extern const struct sh_store_oauth_ops sh_pg_oauth_ops;
 
 /* Bulk copy of whole tables (bulk.c; the contract is in store.h). */
 sh_status sh_pg_table_list(sh_store *st, sh_store_table_cb cb, void *ctx);
+sh_status sh_pg_bulk_hint(sh_store *st, int64_t bytes);
 sh_status sh_pg_table_count(sh_store *st, const char *table, int64_t *n);
 sh_status sh_pg_table_export(sh_store *st, const char *table, sh_store_row_cb cb, void *ctx);
 sh_status sh_pg_table_import_begin(sh_store *st, const char *table, int ncols,

@@ -784,6 +784,7 @@ static const struct sh_store_core_ops pg_ops = {
     .tx_begin = pg_tx_begin,
     .tx_end = pg_tx_end,
     .table_list = sh_pg_table_list,
+    .bulk_hint = sh_pg_bulk_hint,
     .table_count = sh_pg_table_count,
     .table_export = sh_pg_table_export,
     .table_import_begin = sh_pg_table_import_begin,

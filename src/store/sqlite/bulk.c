@@ -106,6 +106,22 @@ sh_status sh_sq_table_list(sh_store *st, sh_store_table_cb cb, void *ctx)
     return rc;
 }
 
+/* The default page cache (2 MiB) holds a fraction of the pages one large
+ * transaction dirties; the rest go out and are read back before the commit
+ * writes them again. The server's connections keep the default. */
+sh_status sh_sq_bulk_hint(sh_store *st, int64_t bytes)
+{
+    struct sh_sq_conn *c = sh_sq_conn(st);
+    char sql[64];
+
+    if (c == NULL)
+        return SH_ERR_STORE;
+    if (bytes < 1024)
+        return SH_OK;
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%lld", (long long)(bytes / 1024));
+    return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SH_OK : SH_ERR_STORE;
+}
+
 sh_status sh_sq_table_count(sh_store *st, const char *table, int64_t *n)
 {
     struct sh_sq_conn *c = sh_sq_conn(st);

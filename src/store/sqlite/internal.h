@@ -175,6 +175,7 @@ extern const struct sh_store_oauth_ops sh_sq_oauth_ops;
 
 /* Bulk copy of whole tables (bulk.c; the contract is in store.h). */
 sh_status sh_sq_table_list(sh_store *st, sh_store_table_cb cb, void *ctx);
+sh_status sh_sq_bulk_hint(sh_store *st, int64_t bytes);
 sh_status sh_sq_table_count(sh_store *st, const char *table, int64_t *n);
 sh_status sh_sq_table_export(sh_store *st, const char *table, sh_store_row_cb cb, void *ctx);
 sh_status sh_sq_table_import_begin(sh_store *st, const char *table, int ncols,

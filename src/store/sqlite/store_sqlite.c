@@ -509,6 +509,7 @@ static const struct sh_store_core_ops sqlite_ops = {
     .tx_begin = sqlite_tx_begin,
     .tx_end = sqlite_tx_end,
     .table_list = sh_sq_table_list,
+    .bulk_hint = sh_sq_bulk_hint,
     .table_count = sh_sq_table_count,
     .table_export = sh_sq_table_export,
     .table_import_begin = sh_sq_table_import_begin,
