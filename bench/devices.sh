@@ -6,7 +6,7 @@
 #   devices, and logins (a seeded user, wrk -c4),
 # with the big store's p99 and req/s as ratios to the small one's.
 # Usage: bench/devices.sh [--skip-big] (make bench: the 10k store only).
-# Writes bench/results-devices.json.
+# Writes bench/results-big.json (bench/results-devices.json with --skip-big).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,9 +66,11 @@ if [ "${1:-}" != "--skip-big" ]; then
     store_rows big "$BIG"
 fi
 
-/usr/bin/python3 - "$WORK" <<'PY'
+OUT=bench/results-big.json
+[ "${1:-}" != "--skip-big" ] || OUT=bench/results-devices.json
+/usr/bin/python3 - "$WORK" "$OUT" <<'PY'
 import json, os, sys
-w = sys.argv[1]
+w, out = sys.argv[1], sys.argv[2]
 rows = {}
 for line in open(os.path.join(w, "rows")):
     n, rps, _ok, p50, p99, bad, _to = line.split()
@@ -93,6 +95,6 @@ if ratios:
     res["ratios"] = ratios
 if "big_store_bytes" in res:
     print(f"big store on disk: {res['big_store_bytes'] / 2**30:.2f} GiB")
-json.dump(res, open("bench/results-devices.json", "w"), indent=2)
-print("written: bench/results-devices.json")
+json.dump(res, open(out, "w"), indent=2)
+print("written: " + out)
 PY
