@@ -89,6 +89,7 @@ enum {
     OPT_OAUTH_ACCESS_TTL,
     OPT_OAUTH_CODE_TTL,
     OPT_STORE,
+    OPT_SECURITY_CONTACT,
 };
 
 static const struct option serve_opts[] = {
@@ -111,8 +112,23 @@ static const struct option serve_opts[] = {
     {"issuer", required_argument, NULL, OPT_ISSUER},
     {"oauth-access-ttl", required_argument, NULL, OPT_OAUTH_ACCESS_TTL},
     {"oauth-code-ttl", required_argument, NULL, OPT_OAUTH_CODE_TTL},
+    {"security-contact", required_argument, NULL, OPT_SECURITY_CONTACT},
     {NULL, 0, NULL, 0},
 };
+
+/* RFC 9116 2.5.3: a URI; https and mailto are what scanners follow. */
+static int set_security_contact(sh_config *c, const char *v)
+{
+    if (strlen(v) >= sizeof(c->security_contact) || strpbrk(v, "\r\n ") != NULL ||
+        (strncmp(v, "mailto:", 7) != 0 && strncmp(v, "https://", 8) != 0 &&
+         strncmp(v, "tel:", 4) != 0)) {
+        fprintf(stderr, "safehouse: --security-contact needs a mailto:, https:// or tel: URI of "
+                        "at most 255 characters\n");
+        return -1;
+    }
+    set_str(c->security_contact, sizeof(c->security_contact), v);
+    return 0;
+}
 
 int sh_config_parse_serve(sh_config *c, int argc, char **argv)
 {
@@ -211,6 +227,10 @@ int sh_config_parse_serve(sh_config *c, int argc, char **argv)
             if (parse_num("--oauth-code-ttl", optarg, 1, 600, &v))
                 return -1;
             c->oauth_code_ttl_s = (int64_t)v;
+            break;
+        case OPT_SECURITY_CONTACT:
+            if (set_security_contact(c, optarg) != 0)
+                return -1;
             break;
         default:
             return -1;

@@ -35,6 +35,7 @@ typedef struct sh_config {
     char issuer[256];                    /* OAuth issuer URL; default http://<listen> */
     int64_t oauth_access_ttl_s;          /* partner access tokens (>= 360) */
     int64_t oauth_code_ttl_s;            /* authorization codes (<= 600) */
+    char security_contact[256];          /* security.txt Contact: URI; "" : no file */
 } sh_config;
 
 /* Fills defaults, then applies the environment. */
