@@ -10,6 +10,7 @@
 #include "admin/admin.h"
 #include "api/app.h"
 #include "core/log.h"
+#include "http/server.h"
 #include "tools/tools.h"
 
 #define SH_VERSION "0.1.0"
@@ -46,6 +47,12 @@ static int serve(int argc, char **argv)
     sh_log_set_access(cfg.access_log);
     if (cfg.log_debug)
         sh_log_set_level(SH_LOG_DEBUG);
+    /* before anything is created: a start that cannot listen leaves no key,
+     * no database and prints no admin token */
+    if (sh_server_check_addrs(cfg.listen, cfg.admin_listen) != SH_OK) {
+        sh_log_event(SH_LOG_ERROR, "startup_failed", NULL, NULL);
+        return 1;
+    }
     if (sh_app_open(&app, &cfg) != SH_OK) {
         sh_log_event(SH_LOG_ERROR, "startup_failed", NULL, NULL);
         sh_app_close(&app);
