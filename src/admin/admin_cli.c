@@ -5,7 +5,6 @@
  */
 #include "admin/admin.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,26 +16,27 @@
 #include "api/app.h"
 #include "devices/streams.h"
 #include "auth/revocation.h"
+#include "core/cli.h"
 #include "core/clock.h"
 #include "crypto/token.h"
 
 #define EXIT_USAGE 2
 #define FUTURE_SKEW_US (5 * SH_USEC)
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr,
-            "usage: safehouse admin revoke [--data-dir DIR] (--all | --class CLASS |\n"
-            "                              --user ID | --session ID | --client ID |\n"
-            "                              --integration | --grant ID) [--before RFC3339]\n"
-            "       safehouse admin token-reset [--data-dir DIR]\n"
-            "       safehouse admin device provision [--data-dir DIR] --type TYPE --model MODEL\n"
-            "                                        [--count N]\n"
-            "       safehouse admin relay create [--data-dir DIR]\n"
-            "       safehouse admin oauth-client add|list|rotate-secret|disable ...\n"
-            "       safehouse admin migrate-store --from URL --to URL\n"
-            "every command but migrate-store also takes --store URL (sqlite:PATH or\n"
-            "postgres://...; default: the SQLite file in the data dir)\n");
+    fprintf(f, "usage: safehouse admin revoke [--data-dir DIR] (--all | --class CLASS |\n"
+               "                              --user ID | --session ID | --client ID |\n"
+               "                              --integration | --grant ID) [--before RFC3339]\n"
+               "       safehouse admin token-reset [--data-dir DIR]\n"
+               "       safehouse admin device provision [--data-dir DIR] --type TYPE --model "
+               "MODEL\n"
+               "                                        [--count N]\n"
+               "       safehouse admin relay create [--data-dir DIR]\n"
+               "       safehouse admin oauth-client add|list|rotate-secret|disable ...\n"
+               "       safehouse admin migrate-store --from URL --to URL\n"
+               "every command but migrate-store also takes --store URL (sqlite:PATH or\n"
+               "postgres://...; default: the SQLite file in the data dir); each takes --help\n");
 }
 
 struct revoke_args {
@@ -46,6 +46,7 @@ struct revoke_args {
     const char *type; /* device provision */
     const char *model;
     long count;
+    sh_config *cfg;
 };
 
 enum {
@@ -64,21 +65,53 @@ enum {
     O_STORE
 };
 
-static const struct option admin_opts[] = {
-    {"data-dir", required_argument, NULL, O_DATA_DIR},
-    {"store", required_argument, NULL, O_STORE},
-    {"all", no_argument, NULL, O_ALL},
-    {"class", required_argument, NULL, O_CLASS},
-    {"user", required_argument, NULL, O_USER},
-    {"session", required_argument, NULL, O_SESSION},
-    {"before", required_argument, NULL, O_BEFORE},
-    {"type", required_argument, NULL, O_TYPE},
-    {"model", required_argument, NULL, O_MODEL},
-    {"count", required_argument, NULL, O_COUNT},
-    {"client", required_argument, NULL, O_CLIENT},
-    {"integration", no_argument, NULL, O_INTEGRATION},
-    {"grant", required_argument, NULL, O_GRANT},
-    {NULL, 0, NULL, 0},
+static const sh_cli_flag revoke_flags[] = {
+    SH_CLI_FLAG_DATA_DIR(O_DATA_DIR),
+    SH_CLI_FLAG_STORE(O_STORE),
+    {"all", NULL, O_ALL, "every session and partner grant"},
+    {"class", "CLASS", O_CLASS, "one client class: android, ios, web or cli"},
+    {"user", "ID", O_USER, "every session of one user (32 hex)"},
+    {"session", "ID", O_SESSION, "one session (32 hex)"},
+    {"client", "ID", O_CLIENT, "every grant of one OAuth client (32 hex)"},
+    {"integration", NULL, O_INTEGRATION, "every partner grant, no app session"},
+    {"grant", "ID", O_GRANT, "one partner grant (32 hex)"},
+    {"before", "RFC3339", O_BEFORE, "only what was issued at or before this time (default: now)"},
+    SH_CLI_FLAG_HELP,
+};
+
+static const sh_cli_flag plain_flags[] = {
+    SH_CLI_FLAG_DATA_DIR(O_DATA_DIR),
+    SH_CLI_FLAG_STORE(O_STORE),
+    SH_CLI_FLAG_HELP,
+};
+
+static const sh_cli_flag provision_flags[] = {
+    SH_CLI_FLAG_DATA_DIR(O_DATA_DIR),
+    SH_CLI_FLAG_STORE(O_STORE),
+    {"type", "TYPE", O_TYPE, "camera, plug, bulb, sensor or scale"},
+    {"model", "MODEL", O_MODEL, "the model name printed on the box"},
+    {"count", "N", O_COUNT, "how many devices, 1-100000 (default 1)"},
+    SH_CLI_FLAG_HELP,
+};
+
+/* Subcommands, in the order of enum cmd - 1. */
+enum { CMD_REVOKE = 1, CMD_TOKEN_RESET, CMD_PROVISION, CMD_RELAY };
+static const sh_cli_cmd commands[] = {
+    {"admin revoke",
+     "(--all | --class CLASS | --user ID | --session ID | --client ID | --integration |\n"
+     "                              --grant ID) [--before RFC3339] [--data-dir DIR] [--store URL]",
+     "Adds a revocation rule: every matching session or grant issued at or before the\n"
+     "time stops working; running servers apply it within a second. Prints the rule.",
+     SH_CLI_FLAGS(revoke_flags)},
+    {"admin token-reset", "[--data-dir DIR] [--store URL]",
+     "Makes a new admin token (the old one stops working) and prints it once.",
+     SH_CLI_FLAGS(plain_flags)},
+    {"admin device provision",
+     "--type TYPE --model MODEL [--count N] [--data-dir DIR] [--store URL]",
+     "Registers devices at the factory; prints each one's id, device token and claim code.",
+     SH_CLI_FLAGS(provision_flags)},
+    {"admin relay create", "[--data-dir DIR] [--store URL]",
+     "Registers a media relay; prints its id and credential once.", SH_CLI_FLAGS(plain_flags)},
 };
 
 static int set_scope(struct revoke_args *a, int scope, const char *value)
@@ -93,82 +126,68 @@ static int set_scope(struct revoke_args *a, int scope, const char *value)
     return 0;
 }
 
-/* Parses the flags shared by admin subcommands. Returns 0 or -1. */
-static int parse(int argc, char **argv, sh_config *cfg, struct revoke_args *a)
+static int set_before(struct revoke_args *a, const char *arg)
 {
-    char *end;
-    int opt;
-
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", admin_opts, NULL)) != -1) {
-        switch (opt) {
-        case O_DATA_DIR:
-            snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", optarg);
-            break;
-        case O_STORE:
-            if (sh_config_set_store(cfg, optarg) != 0)
-                return -1;
-            break;
-        case O_ALL:
-            if (set_scope(a, SH_RULE_ALL, NULL))
-                return -1;
-            break;
-        case O_CLASS:
-            if (set_scope(a, SH_RULE_CLASS, optarg))
-                return -1;
-            break;
-        case O_USER:
-            if (set_scope(a, SH_RULE_USER, optarg))
-                return -1;
-            break;
-        case O_SESSION:
-            if (set_scope(a, SH_RULE_SESSION, optarg))
-                return -1;
-            break;
-        case O_CLIENT:
-            if (set_scope(a, SH_RULE_CLIENT, optarg))
-                return -1;
-            break;
-        case O_INTEGRATION:
-            if (set_scope(a, SH_RULE_INTEGRATION, NULL))
-                return -1;
-            break;
-        case O_GRANT:
-            if (set_scope(a, SH_RULE_GRANT, optarg))
-                return -1;
-            break;
-        case O_BEFORE:
-            if (sh_clock_parse(optarg, &a->before) != 0 || a->before <= 0) {
-                fprintf(stderr, "safehouse: --before needs an RFC 3339 time\n");
-                return -1;
-            }
-            if (a->before > sh_clock_now_us() + FUTURE_SKEW_US) {
-                fprintf(stderr, "safehouse: --before must not be in the future\n");
-                return -1;
-            }
-            break;
-        case O_TYPE:
-            a->type = optarg;
-            break;
-        case O_MODEL:
-            a->model = optarg;
-            break;
-        case O_COUNT:
-            a->count = strtol(optarg, &end, 10);
-            if (*end != '\0' || a->count < 1 || a->count > 100000) {
-                fprintf(stderr, "safehouse: --count takes 1 to 100000\n");
-                return -1;
-            }
-            break;
-        default:
-            return -1;
-        }
+    if (sh_clock_parse(arg, &a->before) != 0 || a->before <= 0) {
+        fprintf(stderr, "safehouse: --before needs an RFC 3339 time\n");
+        return -1;
     }
-    if (optind < argc) {
-        fprintf(stderr, "safehouse: unexpected argument '%s'\n", argv[optind]);
+    if (a->before > sh_clock_now_us() + FUTURE_SKEW_US) {
+        fprintf(stderr, "safehouse: --before must not be in the future\n");
         return -1;
     }
     return 0;
+}
+
+static int set_count(struct revoke_args *a, const char *arg)
+{
+    char *end;
+
+    a->count = strtol(arg, &end, 10);
+    if (*end != '\0' || a->count < 1 || a->count > 100000) {
+        fprintf(stderr, "safehouse: --count takes 1 to 100000\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* One flag of an admin subcommand (sh_cli_flag_fn); getopt has already
+ * refused the flags the subcommand does not take. */
+static int admin_flag(void *ctx, int opt, const char *arg)
+{
+    struct revoke_args *a = ctx;
+
+    switch (opt) {
+    case O_DATA_DIR:
+        snprintf(a->cfg->data_dir, sizeof(a->cfg->data_dir), "%s", arg);
+        return 0;
+    case O_STORE:
+        return sh_config_set_store(a->cfg, arg);
+    case O_ALL:
+        return set_scope(a, SH_RULE_ALL, NULL);
+    case O_CLASS:
+        return set_scope(a, SH_RULE_CLASS, arg);
+    case O_USER:
+        return set_scope(a, SH_RULE_USER, arg);
+    case O_SESSION:
+        return set_scope(a, SH_RULE_SESSION, arg);
+    case O_CLIENT:
+        return set_scope(a, SH_RULE_CLIENT, arg);
+    case O_INTEGRATION:
+        return set_scope(a, SH_RULE_INTEGRATION, NULL);
+    case O_GRANT:
+        return set_scope(a, SH_RULE_GRANT, arg);
+    case O_BEFORE:
+        return set_before(a, arg);
+    case O_TYPE:
+        a->type = arg;
+        return 0;
+    case O_MODEL:
+        a->model = arg;
+        return 0;
+    default:
+        return set_count(a, arg);
+    }
 }
 
 static int print_json(json_t *j)
@@ -255,9 +274,7 @@ static int cmd_relay_create(sh_app *app)
     return code;
 }
 
-/* Subcommands: name (one or two words), which flags they take. */
-enum { CMD_REVOKE = 1, CMD_TOKEN_RESET, CMD_PROVISION, CMD_RELAY };
-
+/* Which subcommand argv names, and how many words its name has. */
 static int which(int argc, char **argv, int *words)
 {
     *words = 1;
@@ -305,7 +322,7 @@ int sh_admin_open(sh_config *cfg, sh_app *app)
 
 int sh_admin_cli(int argc, char **argv)
 {
-    struct revoke_args a = {0, NULL, 0, NULL, NULL, 0};
+    struct revoke_args a = {0, NULL, 0, NULL, NULL, 0, NULL};
     sh_config cfg;
     sh_app app;
     int cmd, words, code;
@@ -314,20 +331,19 @@ int sh_admin_cli(int argc, char **argv)
         return sh_admin_oauth_cli(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "migrate-store") == 0)
         return sh_admin_migrate_cli(argc - 1, argv + 1);
+    if (argc >= 2 && sh_cli_is_help(argv[1])) {
+        usage(stdout);
+        return 0;
+    }
     if (argc < 2 || (cmd = which(argc, argv, &words)) == 0) {
-        usage();
+        usage(stderr);
         return EXIT_USAGE;
     }
     sh_config_init(&cfg);
-    if (parse(argc - words, argv + words, &cfg, &a) != 0) {
-        usage();
-        return EXIT_USAGE;
-    }
-    if ((cmd != CMD_REVOKE && a.scope != 0) ||
-        (cmd != CMD_PROVISION && (a.type || a.model || a.count))) {
-        usage();
-        return EXIT_USAGE;
-    }
+    a.cfg = &cfg;
+    code = sh_cli_parse(&commands[cmd - 1], argc - words, argv + words, admin_flag, &a);
+    if (code != SH_CLI_OK)
+        return code == SH_CLI_HELP ? 0 : EXIT_USAGE;
     if ((code = sh_admin_open(&cfg, &app)) != 0)
         return code;
     code = run(&app, cmd, &a);

@@ -26,7 +26,8 @@
  */
 #include "admin/admin.h"
 
-#include <getopt.h>
+#include "core/cli.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,15 +37,6 @@
 
 #define EXIT_USAGE 2
 #define MSG_MAX 256
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: safehouse admin migrate-store --from URL --to URL\n"
-               "  copies every row of every table from one store to an empty other one,\n"
-               "  in one transaction, and prints the row counts as JSON on stdout.\n"
-               "  URL: sqlite:PATH or postgres://... (libpq's URI syntax).\n"
-               "  Stop every server on the source first. No key is needed.\n");
-}
 
 struct migrate {
     sh_store *from, *to;
@@ -286,44 +278,53 @@ out:
     return code;
 }
 
-enum { O_FROM = 1, O_TO, O_HELP };
+enum { O_FROM = 1, O_TO };
 
-static const struct option migrate_opts[] = {
-    {"from", required_argument, NULL, O_FROM},
-    {"to", required_argument, NULL, O_TO},
-    {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
+static const sh_cli_flag migrate_flags[] = {
+    {"from", "URL", O_FROM, "the source store: sqlite:PATH or postgres://... (libpq URI)"},
+    {"to", "URL", O_TO, "the target store, which must have no row"},
+    SH_CLI_FLAG_HELP,
 };
+
+static const sh_cli_cmd migrate_cmd = {
+    .name = "admin migrate-store",
+    .synopsis = "--from URL --to URL",
+    .summary = "Copies every row of every table from one store to an empty other one, in one\n"
+               "transaction, and prints the row counts as JSON on stdout. Stop every server on\n"
+               "the source first. No key is needed.",
+    .flags = migrate_flags,
+    .nflags = sizeof(migrate_flags) / sizeof(migrate_flags[0]),
+};
+
+struct migrate_args {
+    const char *from, *to;
+};
+
+static int migrate_flag(void *ctx, int opt, const char *arg)
+{
+    struct migrate_args *a = ctx;
+
+    if (opt == O_FROM)
+        a->from = arg;
+    else
+        a->to = arg;
+    return 0;
+}
 
 int sh_admin_migrate_cli(int argc, char **argv)
 {
-    const char *from = NULL, *to = NULL;
-    int opt;
+    struct migrate_args a = {NULL, NULL};
+    int code = sh_cli_parse(&migrate_cmd, argc, argv, migrate_flag, &a);
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", migrate_opts, NULL)) != -1) {
-        switch (opt) {
-        case O_FROM:
-            from = optarg;
-            break;
-        case O_TO:
-            to = optarg;
-            break;
-        case O_HELP:
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind < argc || from == NULL || to == NULL || *from == '\0' || *to == '\0') {
-        usage(stderr);
+    if (code != SH_CLI_OK)
+        return code == SH_CLI_HELP ? 0 : EXIT_USAGE;
+    if (a.from == NULL || a.to == NULL || *a.from == '\0' || *a.to == '\0') {
+        sh_cli_usage(stderr, &migrate_cmd);
         return EXIT_USAGE;
     }
-    if (strcmp(from, to) == 0) {
+    if (strcmp(a.from, a.to) == 0) {
         fprintf(stderr, "safehouse: --from and --to name the same store\n");
         return EXIT_USAGE;
     }
-    return migrate(from, to);
+    return migrate(a.from, a.to);
 }

@@ -5,7 +5,8 @@
  */
 #include "admin/admin.h"
 
-#include <getopt.h>
+#include "core/cli.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,79 +135,95 @@ sh_status sh_admin_oauth_client_disable(sh_req *r)
 
 /* ---- CLI ----------------------------------------------------------------------------- */
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr,
-            "usage: safehouse admin oauth-client add [--data-dir DIR] --name NAME\n"
-            "           --redirect-uri URI [--redirect-uri URI...] --scopes \"SCOPE...\"\n"
-            "           [--ifttt-service-key KEY]\n"
-            "       safehouse admin oauth-client list [--data-dir DIR]\n"
-            "       safehouse admin oauth-client rotate-secret [--data-dir DIR] --client ID\n"
-            "       safehouse admin oauth-client disable [--data-dir DIR] --client ID\n"
-            "scopes: devices:read devices:control camera:stream\n");
+    fprintf(f, "usage: safehouse admin oauth-client add [--data-dir DIR] --name NAME\n"
+               "           --redirect-uri URI [--redirect-uri URI...] --scopes \"SCOPE...\"\n"
+               "           [--ifttt-service-key KEY]\n"
+               "       safehouse admin oauth-client list [--data-dir DIR]\n"
+               "       safehouse admin oauth-client rotate-secret [--data-dir DIR] --client ID\n"
+               "       safehouse admin oauth-client disable [--data-dir DIR] --client ID\n"
+               "each also takes --store URL and --help\n"
+               "scopes: devices:read devices:control camera:stream\n");
 }
 
 struct client_args {
     const char *name, *scopes, *key, *client;
     const char *uris[SH_STORE_REDIRECT_URIS_MAX];
     size_t nuris;
+    sh_config *cfg;
 };
 
 enum { C_DATA_DIR = 1, C_NAME, C_URI, C_SCOPES, C_KEY, C_CLIENT, C_STORE };
 
-static const struct option client_opts[] = {
-    {"data-dir", required_argument, NULL, C_DATA_DIR},
-    {"store", required_argument, NULL, C_STORE},
-    {"name", required_argument, NULL, C_NAME},
-    {"redirect-uri", required_argument, NULL, C_URI},
-    {"scopes", required_argument, NULL, C_SCOPES},
-    {"ifttt-service-key", required_argument, NULL, C_KEY},
-    {"client", required_argument, NULL, C_CLIENT},
-    {NULL, 0, NULL, 0},
+static const sh_cli_flag add_flags[] = {
+    SH_CLI_FLAG_DATA_DIR(C_DATA_DIR),
+    SH_CLI_FLAG_STORE(C_STORE),
+    {"name", "NAME", C_NAME, "the partner's name, shown on the consent page"},
+    {"redirect-uri", "URI", C_URI, "an allowed redirect URI (repeat for more, at most 8)"},
+    {"scopes", "\"SCOPE...\"", C_SCOPES, "devices:read devices:control camera:stream"},
+    {"ifttt-service-key", "KEY", C_KEY, "IFTTT's service key, for /ifttt/v1/status"},
+    SH_CLI_FLAG_HELP,
 };
 
-static int parse(int argc, char **argv, sh_config *cfg, struct client_args *a)
-{
-    int opt;
+static const sh_cli_flag list_flags[] = {
+    SH_CLI_FLAG_DATA_DIR(C_DATA_DIR),
+    SH_CLI_FLAG_STORE(C_STORE),
+    SH_CLI_FLAG_HELP,
+};
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", client_opts, NULL)) != -1) {
-        switch (opt) {
-        case C_DATA_DIR:
-            snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", optarg);
-            break;
-        case C_STORE:
-            if (sh_config_set_store(cfg, optarg) != 0)
-                return -1;
-            break;
-        case C_NAME:
-            a->name = optarg;
-            break;
-        case C_URI:
-            if (a->nuris == SH_STORE_REDIRECT_URIS_MAX) {
-                fprintf(stderr, "safehouse: at most 8 --redirect-uri\n");
-                return -1;
-            }
-            a->uris[a->nuris++] = optarg;
-            break;
-        case C_SCOPES:
-            a->scopes = optarg;
-            break;
-        case C_KEY:
-            a->key = optarg;
-            break;
-        case C_CLIENT:
-            a->client = optarg;
-            break;
-        default:
+static const sh_cli_flag client_flags[] = {
+    SH_CLI_FLAG_DATA_DIR(C_DATA_DIR),
+    SH_CLI_FLAG_STORE(C_STORE),
+    {"client", "ID", C_CLIENT, "the client id (32 hex)"},
+    SH_CLI_FLAG_HELP,
+};
+
+static const sh_cli_cmd commands[] = {
+    {"admin oauth-client add",
+     "--name NAME --redirect-uri URI [--redirect-uri URI...] --scopes \"SCOPE...\"\n"
+     "           [--ifttt-service-key KEY] [--data-dir DIR] [--store URL]",
+     "Registers a partner (Alexa, Google, IFTTT); prints client_id and client_secret once.",
+     SH_CLI_FLAGS(add_flags)},
+    {"admin oauth-client list", "[--data-dir DIR] [--store URL]",
+     "Lists the registered clients (never their secrets).", SH_CLI_FLAGS(list_flags)},
+    {"admin oauth-client rotate-secret", "--client ID [--data-dir DIR] [--store URL]",
+     "Makes a new client secret (the old one stops working) and prints it once.",
+     SH_CLI_FLAGS(client_flags)},
+    {"admin oauth-client disable", "--client ID [--data-dir DIR] [--store URL]",
+     "Disables a client: its tokens and grants stop working.", SH_CLI_FLAGS(client_flags)},
+};
+
+static int client_flag(void *ctx, int opt, const char *arg)
+{
+    struct client_args *a = ctx;
+
+    switch (opt) {
+    case C_DATA_DIR:
+        snprintf(a->cfg->data_dir, sizeof(a->cfg->data_dir), "%s", arg);
+        return 0;
+    case C_STORE:
+        return sh_config_set_store(a->cfg, arg);
+    case C_NAME:
+        a->name = arg;
+        return 0;
+    case C_URI:
+        if (a->nuris == SH_STORE_REDIRECT_URIS_MAX) {
+            fprintf(stderr, "safehouse: at most 8 --redirect-uri\n");
             return -1;
         }
+        a->uris[a->nuris++] = arg;
+        return 0;
+    case C_SCOPES:
+        a->scopes = arg;
+        return 0;
+    case C_KEY:
+        a->key = arg;
+        return 0;
+    default:
+        a->client = arg;
+        return 0;
     }
-    if (optind < argc) {
-        fprintf(stderr, "safehouse: unexpected argument '%s'\n", argv[optind]);
-        return -1;
-    }
-    return 0;
 }
 
 static int print_json(json_t *j)
@@ -229,8 +246,8 @@ static int cmd_add(sh_app *app, const struct client_args *a)
     sh_status rc;
     int code;
 
-    if (a->name == NULL || a->scopes == NULL || a->nuris == 0 || a->client != NULL) {
-        usage();
+    if (a->name == NULL || a->scopes == NULL || a->nuris == 0) {
+        sh_cli_usage(stderr, &commands[0]);
         return EXIT_USAGE;
     }
     rc = sh_oauth_client_add(&app->oauth, a->name, a->uris, a->nuris, a->scopes, a->key, &id,
@@ -309,32 +326,47 @@ static int cmd_disable(sh_app *app, const struct client_args *a)
     return print_json(sh_admin_client_json(&c));
 }
 
+/* The subcommand argv names (index into commands), or -1. */
+static int which(const char *name)
+{
+    static const char *const names[] = {"add", "list", "rotate-secret", "disable"};
+
+    for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
 int sh_admin_oauth_cli(int argc, char **argv)
 {
     struct client_args a;
     sh_config cfg;
     sh_app app;
-    const char *cmd = argc >= 2 ? argv[1] : "";
-    int code;
+    const char *name = argc >= 2 ? argv[1] : "";
+    int cmd = which(name), code;
 
     memset(&a, 0, sizeof(a));
     sh_config_init(&cfg);
-    if (strcmp(cmd, "add") != 0 && strcmp(cmd, "list") != 0 && strcmp(cmd, "rotate-secret") != 0 &&
-        strcmp(cmd, "disable") != 0) {
-        usage();
+    a.cfg = &cfg;
+    if (sh_cli_is_help(name)) {
+        usage(stdout);
+        return 0;
+    }
+    if (cmd < 0) {
+        usage(stderr);
         return EXIT_USAGE;
     }
-    if (parse(argc - 1, argv + 1, &cfg, &a) != 0) {
-        usage();
-        return EXIT_USAGE;
-    }
+    code = sh_cli_parse(&commands[cmd], argc - 1, argv + 1, client_flag, &a);
+    if (code != SH_CLI_OK)
+        return code == SH_CLI_HELP ? 0 : EXIT_USAGE;
     if ((code = sh_admin_open(&cfg, &app)) != 0)
         return code;
-    if (strcmp(cmd, "add") == 0)
+    if (cmd == 0)
         code = cmd_add(&app, &a);
-    else if (strcmp(cmd, "list") == 0)
+    else if (cmd == 1)
         code = cmd_list(&app);
-    else if (strcmp(cmd, "rotate-secret") == 0)
+    else if (cmd == 2)
         code = cmd_rotate(&app, &a);
     else
         code = cmd_disable(&app, &a);

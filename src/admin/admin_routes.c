@@ -150,6 +150,7 @@ static sh_status relays_create(sh_req *r)
 
 const struct sh_route sh_admin_routes[] = {
     {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, SH_ROUTE_NOSTORE, 0},
+    {"GET", "/readyz", sh_api_readyz, SH_AUTH_NONE, 0, 0},
     {"POST", "/admin/v1/revocations", revocations_create, SH_AUTH_ADMIN,
      SH_ROUTE_BODY | SH_ROUTE_WRITE, 0},
     {"GET", "/admin/v1/revocations", revocations_list, SH_AUTH_ADMIN, 0, 0},

@@ -29,7 +29,10 @@ json_t *sh_api_device_secrets_json(const sh_device_secrets *s);
 /* JSON string of an id in hex. */
 json_t *sh_api_id(const sh_id *id);
 
+/* ops_api.c: /healthz, /readyz, /.well-known/security.txt */
 sh_status sh_api_healthz(sh_req *r);
+sh_status sh_api_readyz(sh_req *r);
+sh_status sh_api_security_txt(sh_req *r);
 sh_status sh_api_accounts_create(sh_req *r);
 sh_status sh_api_sessions_create(sh_req *r);
 sh_status sh_api_sessions_refresh(sh_req *r);

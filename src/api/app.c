@@ -383,12 +383,14 @@ int sh_app_serve(sh_app *app)
     if (!app->store->blocking &&
         sh_group_commit_start(app->store, "refresh_batch_failed", &app->auth.rotations) != SH_OK)
         goto out;
-    print_first_admin_token(app);
     if (pthread_create(&app->poller, NULL, poll_rules, app) != 0)
         goto out;
     app->poller_started = 1;
     if (start_listeners(app) != SH_OK)
         goto out;
+    /* only once both listeners are bound: a start that fails prints no
+     * credential (the admin API refuses every token until this line) */
+    print_first_admin_token(app);
     sh_log_event(SH_LOG_INFO, "listening", "listen", app->cfg.listen);
     sh_log_event(SH_LOG_INFO, "admin_listening", "listen", app->cfg.admin_listen);
     wait_for_signal();

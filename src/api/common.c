@@ -1,4 +1,4 @@
-/* common.c - JSON helpers shared by handlers, and the health check. */
+/* common.c - JSON helpers shared by handlers. */
 #include "api/api.h"
 
 #include "auth/stepup.h"
@@ -18,11 +18,6 @@ json_t *sh_api_id(const sh_id *id)
 
     sh_id_to_hex(id, &hex);
     return json_string(hex.s);
-}
-
-sh_status sh_api_healthz(sh_req *r)
-{
-    return sh_req_reply(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 sh_status sh_api_limited(sh_req *r, sh_status rc, int retry_after_s)

@@ -209,6 +209,7 @@ sh_status sh_api_oauth_token(sh_req *r)
 
 sh_status sh_api_oauth_revoke(sh_req *r)
 {
+    json_t *empty;
     sh_oauth_client_rec client;
     const char *token, *hint;
     sh_status rc;
@@ -220,7 +221,12 @@ sh_status sh_api_oauth_revoke(sh_req *r)
         return rc;
     if ((rc = sh_oauth_revoke_token(oauth(r), &client, token)) != SH_OK)
         return rc;
-    return sh_req_reply(r, 200, NULL);
+    /* RFC 7009 2.2 says only 200; an empty JSON object rather than no body,
+     * because clients parse the answer as JSON (npm's simple-oauth2 throws
+     * on an empty one; oauth4webapi takes either). */
+    if ((empty = json_object()) == NULL)
+        return SH_ERR_NOMEM;
+    return sh_req_reply(r, 200, empty);
 }
 
 sh_status sh_api_oauth_introspect(sh_req *r)

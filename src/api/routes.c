@@ -26,6 +26,8 @@
 
 const struct sh_route sh_api_routes[] = {
     {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, SH_ROUTE_NOSTORE, 0},
+    {"GET", "/readyz", sh_api_readyz, SH_AUTH_NONE, 0, 0},
+    {"GET", "/.well-known/security.txt", sh_api_security_txt, SH_AUTH_NONE, SH_ROUTE_NOSTORE, 0},
     {"POST", "/v1/accounts", sh_api_accounts_create, SH_AUTH_NONE, B | H, 0, 0, SH_LIMIT_REGISTER},
     {"POST", "/v1/sessions", sh_api_sessions_create, SH_AUTH_NONE, B | H, 0, 0, SH_LIMIT_LOGIN},
     {"POST", "/v1/sessions/mfa", sh_api_sessions_mfa, SH_AUTH_NONE, B | W, 0, 0, SH_LIMIT_CODE},
@@ -80,7 +82,7 @@ const struct sh_route sh_api_routes[] = {
     {"DELETE", "/v1/me/integrations/{client}", sh_api_integrations_delete, SH_AUTH_USER, O | H, 0},
     /* IFTTT service API */
     {"GET", "/ifttt/v1/user/info", sh_api_ifttt_user_info, SH_AUTH_PARTNER, 0, 0, SH_SCOPE_ALL},
-    {"GET", "/ifttt/v1/status", sh_api_ifttt_status, SH_AUTH_NONE, 0, 0},
+    {"GET", "/ifttt/v1/status", sh_api_ifttt_status, SH_AUTH_NONE, SH_ROUTE_SERVICE_KEY, 0},
 };
 
 const size_t sh_api_routes_count = sizeof(sh_api_routes) / sizeof(sh_api_routes[0]);

@@ -27,6 +27,17 @@ void sh_clock_format(int64_t us, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void sh_clock_format_ms(int64_t us, char *buf, size_t len)
+{
+    time_t secs = (time_t)(us / SH_USEC);
+    struct tm tm;
+    char whole[SH_RFC3339_MAX];
+
+    gmtime_r(&secs, &tm);
+    strftime(whole, sizeof(whole), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%03dZ", whole, (int)((us % SH_USEC) / 1000));
+}
+
 /* Reads exactly n digits at *p; returns -1 on a non-digit. */
 static int digits(const char **p, int n)
 {

@@ -2,7 +2,6 @@
 #include "core/config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,138 +88,201 @@ enum {
     OPT_OAUTH_ACCESS_TTL,
     OPT_OAUTH_CODE_TTL,
     OPT_STORE,
+    OPT_SECURITY_CONTACT,
 };
 
-static const struct option serve_opts[] = {
-    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
-    {"store", required_argument, NULL, OPT_STORE},
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"admin-listen", required_argument, NULL, OPT_ADMIN_LISTEN},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"access-ttl", required_argument, NULL, OPT_ACCESS_TTL},
-    {"argon2-ops", required_argument, NULL, OPT_ARGON_OPS},
-    {"argon2-mem-kib", required_argument, NULL, OPT_ARGON_MEM},
-    {"hash-queue", required_argument, NULL, OPT_HASH_QUEUE},
-    {"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
-    {"debug", no_argument, NULL, OPT_DEBUG},
-    {"smtp-url", required_argument, NULL, OPT_SMTP_URL},
-    {"mail-from", required_argument, NULL, OPT_MAIL_FROM},
-    {"mail-spool", required_argument, NULL, OPT_MAIL_SPOOL},
-    {"no-address-limits", no_argument, NULL, OPT_NO_ADDRESS_LIMITS},
-    {"reauth-window", required_argument, NULL, OPT_REAUTH_WINDOW},
-    {"issuer", required_argument, NULL, OPT_ISSUER},
-    {"oauth-access-ttl", required_argument, NULL, OPT_OAUTH_ACCESS_TTL},
-    {"oauth-code-ttl", required_argument, NULL, OPT_OAUTH_CODE_TTL},
-    {NULL, 0, NULL, 0},
+/* Every flag of `safehouse serve`; docs/operations.md has the same table. */
+static const sh_cli_flag serve_flags[] = {
+    SH_CLI_FLAG_DATA_DIR(OPT_DATA_DIR),
+    SH_CLI_FLAG_STORE(OPT_STORE),
+    {"listen", "ADDR:PORT", OPT_LISTEN,
+     "public API address (env SAFEHOUSE_LISTEN; default 127.0.0.1:8080)"},
+    {"admin-listen", "ADDR:PORT", OPT_ADMIN_LISTEN,
+     "admin API address (env SAFEHOUSE_ADMIN_LISTEN; default 127.0.0.1:8081)"},
+    {"threads", "N", OPT_THREADS,
+     "HTTP event threads of the public listener, 1-64 (default: cores)"},
+    {"access-ttl", "SECONDS", OPT_ACCESS_TTL, "access token lifetime, 1-86400 (default 900)"},
+    {"argon2-ops", "N", OPT_ARGON_OPS, "Argon2id passes for new password hashes, 1-16 (default 2)"},
+    {"argon2-mem-kib", "N", OPT_ARGON_MEM,
+     "Argon2id memory for new password hashes, 8192-4194304 (default 19456)"},
+    {"hash-queue", "N", OPT_HASH_QUEUE,
+     "logins waiting for a hash worker before 429, 1-100000 (default 64)"},
+    {"no-access-log", NULL, OPT_NO_ACCESS_LOG, "no per-request log lines"},
+    {"debug", NULL, OPT_DEBUG, "also log debug events"},
+    {"smtp-url", "URL", OPT_SMTP_URL, "send mail over smtp://host:port or smtps://host:port"},
+    {"mail-from", "ADDR", OPT_MAIL_FROM, "sender of outgoing mail (default safehouse@localhost)"},
+    {"mail-spool", "DIR", OPT_MAIL_SPOOL,
+     "without --smtp-url: where .eml files go (default DIR/mail-spool)"},
+    {"reauth-window", "SECONDS", OPT_REAUTH_WINDOW,
+     "a login this recent passes step-up, 1-3600 (default 300)"},
+    {"no-address-limits", NULL, OPT_NO_ADDRESS_LIMITS, "turn the per-client-address limits off"},
+    {"issuer", "URL", OPT_ISSUER, "OAuth issuer URL (env SAFEHOUSE_ISSUER; default http://LISTEN)"},
+    {"oauth-access-ttl", "SECONDS", OPT_OAUTH_ACCESS_TTL,
+     "partner access token lifetime, 360-86400 (default 3600)"},
+    {"oauth-code-ttl", "SECONDS", OPT_OAUTH_CODE_TTL,
+     "authorization code lifetime, 1-600 (default 600)"},
+    {"security-contact", "URI", OPT_SECURITY_CONTACT,
+     "Contact: of /.well-known/security.txt (mailto:, https: or tel:; default: no file)"},
+    SH_CLI_FLAG_HELP,
 };
+
+const sh_cli_cmd sh_config_serve_cmd = {
+    .name = "serve",
+    .synopsis = "[FLAGS]",
+    .summary = "Runs the public API and the admin API until SIGTERM or SIGINT. Flags override\n"
+               "the environment (SAFEHOUSE_*), which overrides the defaults; the master key is\n"
+               "SAFEHOUSE_MASTER_KEY (64 hex characters) or DIR/master.key.",
+    .flags = serve_flags,
+    .nflags = sizeof(serve_flags) / sizeof(serve_flags[0]),
+};
+
+/* RFC 9116 2.5.3: a URI; https and mailto are what scanners follow. */
+static int set_security_contact(sh_config *c, const char *v)
+{
+    if (strlen(v) >= sizeof(c->security_contact) || strpbrk(v, "\r\n ") != NULL ||
+        (strncmp(v, "mailto:", 7) != 0 && strncmp(v, "https://", 8) != 0 &&
+         strncmp(v, "tel:", 4) != 0)) {
+        fprintf(stderr, "safehouse: --security-contact needs a mailto:, https:// or tel: URI of "
+                        "at most 255 characters\n");
+        return -1;
+    }
+    set_str(c->security_contact, sizeof(c->security_contact), v);
+    return 0;
+}
+
+static int set_mail_flag(sh_config *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_SMTP_URL:
+        if (strncmp(arg, "smtp://", 7) != 0 && strncmp(arg, "smtps://", 8) != 0) {
+            fprintf(stderr, "safehouse: --smtp-url must start with smtp:// or smtps://\n");
+            return -1;
+        }
+        set_str(c->smtp_url, sizeof(c->smtp_url), arg);
+        return 0;
+    case OPT_MAIL_FROM:
+        if (strchr(arg, '@') == NULL || strpbrk(arg, "\r\n<> ") != NULL) {
+            fprintf(stderr, "safehouse: --mail-from needs a plain address\n");
+            return -1;
+        }
+        set_str(c->mail_from, sizeof(c->mail_from), arg);
+        return 0;
+    default:
+        set_str(c->mail_spool, sizeof(c->mail_spool), arg);
+        return 0;
+    }
+}
+
+static int set_oauth_flag(sh_config *c, int opt, const char *arg)
+{
+    unsigned long long v;
+
+    switch (opt) {
+    case OPT_ISSUER:
+        if (strlen(arg) >= sizeof(c->issuer) ||
+            (strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0)) {
+            fprintf(stderr, "safehouse: --issuer needs an http(s) URL of at most 255 "
+                            "characters\n");
+            return -1;
+        }
+        set_str(c->issuer, sizeof(c->issuer), arg);
+        return 0;
+    case OPT_OAUTH_ACCESS_TTL:
+        /* Alexa refuses access tokens that live less than 6 minutes */
+        if (parse_num("--oauth-access-ttl", arg, 360, 86400, &v))
+            return -1;
+        c->oauth_access_ttl_s = (int64_t)v;
+        return 0;
+    default:
+        if (parse_num("--oauth-code-ttl", arg, 1, 600, &v))
+            return -1;
+        c->oauth_code_ttl_s = (int64_t)v;
+        return 0;
+    }
+}
+
+/* The numeric flags. */
+static int set_num_flag(sh_config *c, int opt, const char *arg)
+{
+    unsigned long long v;
+
+    switch (opt) {
+    case OPT_THREADS:
+        if (parse_num("--threads", arg, 1, 64, &v))
+            return -1;
+        c->threads = (unsigned)v;
+        return 0;
+    case OPT_ACCESS_TTL:
+        if (parse_num("--access-ttl", arg, 1, 86400, &v))
+            return -1;
+        c->access_ttl_s = (int64_t)v;
+        return 0;
+    case OPT_ARGON_OPS:
+        if (parse_num("--argon2-ops", arg, 1, 16, &v))
+            return -1;
+        c->argon2_ops = v;
+        return 0;
+    case OPT_ARGON_MEM:
+        if (parse_num("--argon2-mem-kib", arg, 8192, 4ULL * 1024 * 1024, &v))
+            return -1;
+        c->argon2_mem_kib = (size_t)v;
+        return 0;
+    case OPT_HASH_QUEUE:
+        if (parse_num("--hash-queue", arg, 1, 100000, &v))
+            return -1;
+        c->hash_queue = (unsigned)v;
+        return 0;
+    default:
+        if (parse_num("--reauth-window", arg, 1, 3600, &v))
+            return -1;
+        c->reauth_window_s = (int64_t)v;
+        return 0;
+    }
+}
+
+static int serve_flag(void *ctx, int opt, const char *arg)
+{
+    sh_config *c = ctx;
+
+    switch (opt) {
+    case OPT_DATA_DIR:
+        set_str(c->data_dir, sizeof(c->data_dir), arg);
+        return 0;
+    case OPT_STORE:
+        return sh_config_set_store(c, arg);
+    case OPT_LISTEN:
+        set_str(c->listen, sizeof(c->listen), arg);
+        return 0;
+    case OPT_ADMIN_LISTEN:
+        set_str(c->admin_listen, sizeof(c->admin_listen), arg);
+        return 0;
+    case OPT_NO_ACCESS_LOG:
+        c->access_log = 0;
+        return 0;
+    case OPT_DEBUG:
+        c->log_debug = 1;
+        return 0;
+    case OPT_NO_ADDRESS_LIMITS:
+        c->address_limits = 0;
+        return 0;
+    case OPT_SECURITY_CONTACT:
+        return set_security_contact(c, arg);
+    case OPT_SMTP_URL:
+    case OPT_MAIL_FROM:
+    case OPT_MAIL_SPOOL:
+        return set_mail_flag(c, opt, arg);
+    case OPT_ISSUER:
+    case OPT_OAUTH_ACCESS_TTL:
+    case OPT_OAUTH_CODE_TTL:
+        return set_oauth_flag(c, opt, arg);
+    default:
+        return set_num_flag(c, opt, arg);
+    }
+}
 
 int sh_config_parse_serve(sh_config *c, int argc, char **argv)
 {
-    unsigned long long v;
-    int opt;
-
-    optind = 1;
-    opterr = 1;
-    while ((opt = getopt_long(argc, argv, "", serve_opts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_DATA_DIR:
-            set_str(c->data_dir, sizeof(c->data_dir), optarg);
-            break;
-        case OPT_STORE:
-            if (sh_config_set_store(c, optarg) != 0)
-                return -1;
-            break;
-        case OPT_LISTEN:
-            set_str(c->listen, sizeof(c->listen), optarg);
-            break;
-        case OPT_ADMIN_LISTEN:
-            set_str(c->admin_listen, sizeof(c->admin_listen), optarg);
-            break;
-        case OPT_THREADS:
-            if (parse_num("--threads", optarg, 1, 64, &v))
-                return -1;
-            c->threads = (unsigned)v;
-            break;
-        case OPT_ACCESS_TTL:
-            if (parse_num("--access-ttl", optarg, 1, 86400, &v))
-                return -1;
-            c->access_ttl_s = (int64_t)v;
-            break;
-        case OPT_ARGON_OPS:
-            if (parse_num("--argon2-ops", optarg, 1, 16, &v))
-                return -1;
-            c->argon2_ops = v;
-            break;
-        case OPT_ARGON_MEM:
-            if (parse_num("--argon2-mem-kib", optarg, 8192, 4ULL * 1024 * 1024, &v))
-                return -1;
-            c->argon2_mem_kib = (size_t)v;
-            break;
-        case OPT_HASH_QUEUE:
-            if (parse_num("--hash-queue", optarg, 1, 100000, &v))
-                return -1;
-            c->hash_queue = (unsigned)v;
-            break;
-        case OPT_NO_ACCESS_LOG:
-            c->access_log = 0;
-            break;
-        case OPT_DEBUG:
-            c->log_debug = 1;
-            break;
-        case OPT_SMTP_URL:
-            if (strncmp(optarg, "smtp://", 7) != 0 && strncmp(optarg, "smtps://", 8) != 0) {
-                fprintf(stderr, "safehouse: --smtp-url must start with smtp:// or smtps://\n");
-                return -1;
-            }
-            set_str(c->smtp_url, sizeof(c->smtp_url), optarg);
-            break;
-        case OPT_MAIL_FROM:
-            if (strchr(optarg, '@') == NULL || strpbrk(optarg, "\r\n<> ") != NULL) {
-                fprintf(stderr, "safehouse: --mail-from needs a plain address\n");
-                return -1;
-            }
-            set_str(c->mail_from, sizeof(c->mail_from), optarg);
-            break;
-        case OPT_MAIL_SPOOL:
-            set_str(c->mail_spool, sizeof(c->mail_spool), optarg);
-            break;
-        case OPT_REAUTH_WINDOW:
-            if (parse_num("--reauth-window", optarg, 1, 3600, &v))
-                return -1;
-            c->reauth_window_s = (int64_t)v;
-            break;
-        case OPT_NO_ADDRESS_LIMITS:
-            c->address_limits = 0;
-            break;
-        case OPT_ISSUER:
-            if (strlen(optarg) >= sizeof(c->issuer) ||
-                (strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0)) {
-                fprintf(stderr, "safehouse: --issuer needs an http(s) URL of at most 255 "
-                                "characters\n");
-                return -1;
-            }
-            set_str(c->issuer, sizeof(c->issuer), optarg);
-            break;
-        case OPT_OAUTH_ACCESS_TTL:
-            /* Alexa refuses access tokens that live less than 6 minutes */
-            if (parse_num("--oauth-access-ttl", optarg, 360, 86400, &v))
-                return -1;
-            c->oauth_access_ttl_s = (int64_t)v;
-            break;
-        case OPT_OAUTH_CODE_TTL:
-            if (parse_num("--oauth-code-ttl", optarg, 1, 600, &v))
-                return -1;
-            c->oauth_code_ttl_s = (int64_t)v;
-            break;
-        default:
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "safehouse: unexpected argument '%s'\n", argv[optind]);
-        return -1;
-    }
-    return 0;
+    return sh_cli_parse(&sh_config_serve_cmd, argc, argv, serve_flag, c);
 }
 
 int sh_config_set_store(sh_config *c, const char *url)

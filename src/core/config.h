@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cli.h"
+
 #define SH_CONFIG_PATH_MAX 512
 #define SH_CONFIG_ADDR_MAX 128
 
@@ -35,11 +37,14 @@ typedef struct sh_config {
     char issuer[256];                    /* OAuth issuer URL; default http://<listen> */
     int64_t oauth_access_ttl_s;          /* partner access tokens (>= 360) */
     int64_t oauth_code_ttl_s;            /* authorization codes (<= 600) */
+    char security_contact[256];          /* security.txt Contact: URI; "" : no file */
 } sh_config;
 
 /* Fills defaults, then applies the environment. */
 void sh_config_init(sh_config *c);
-/* Applies `serve` flags. Returns 0, or -1 after printing why on stderr. */
+/* Applies `serve` flags (sh_config_serve_cmd). Returns SH_CLI_OK,
+ * SH_CLI_HELP (the help is printed) or SH_CLI_ERR (why is printed). */
+extern const sh_cli_cmd sh_config_serve_cmd;
 int sh_config_parse_serve(sh_config *c, int argc, char **argv);
 /* Sets the store URL (sqlite:PATH, postgres://...). Returns 0, or -1 after
  * printing why on stderr. */

@@ -59,7 +59,7 @@ static size_t head(char *buf, sh_log_level level)
     char ts[SH_RFC3339_MAX];
     int n;
 
-    sh_clock_format(sh_clock_now_us(), ts, sizeof(ts));
+    sh_clock_format_ms(sh_clock_now_us(), ts, sizeof(ts));
     n = snprintf(buf, LOG_LINE_MAX, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level_names[level]);
     return n < 0 ? 0 : (size_t)n;
 }

@@ -33,6 +33,8 @@ typedef enum sh_status {
     SH_ERR_NOT_FOUND,       /* resource unknown, or not the caller's */
     SH_ERR_NO_ROUTE,        /* path unknown */
     SH_ERR_METHOD,          /* path known, method not */
+    SH_ERR_OPTIONS,         /* OPTIONS on a known path: 204 with Allow, not a failure */
+    SH_ERR_NOT_READY,       /* /readyz: the store, its schema or the keys are not ready */
     SH_ERR_CONFLICT,        /* generic unique-constraint conflict */
     SH_ERR_REAUTH,          /* sensitive action: a fresh login or password (+ code) needed */
     SH_ERR_RATE_LIMITED,    /* a per-account or per-address limit refused; see retry_after */

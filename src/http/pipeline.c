@@ -2,8 +2,9 @@
  * pipeline.c - the socket-free request pipeline (see pipeline.h).
  *
  * Order of checks, each of which ends the exchange with an error answer:
- *   begin:   no route (404), wrong method (405 + Allow), Content-Length
- *            above the route's limit (413)
+ *   begin:   no route (404), OPTIONS (204 + Allow: not an error, but it
+ *            ends the exchange), wrong method (405 + Allow), Content-Length
+ *            above the route's limit (413); HEAD runs the GET route
  *   append:  body above the limit (413)
  *   prepare: a per-address limit (429), authentication (401/403), then for
  *            JSON body routes an empty body, a wrong Content-Type (415), bad
@@ -88,12 +89,10 @@ static void read_bearer(sh_exchange *x)
 {
     const char *h = x->src.header(x->src.ctx, "Authorization");
 
-    if (h == NULL)
+    /* Another scheme (Basic, ...) is no credential of ours: RFC 6750 3.1
+     * treats it like none, a challenge without an error code. */
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
         return;
-    if (strncasecmp(h, "Bearer ", 7) != 0) {
-        x->r.bearer = ""; /* present but not a bearer token */
-        return;
-    }
     h += 7;
     while (*h == ' ')
         h++;
@@ -135,7 +134,7 @@ static sh_status parse_form(sh_exchange *x)
     x->r.form = sh_form_new();
     if (x->r.form == NULL)
         return SH_ERR_NOMEM;
-    if (strcmp(x->r.method, "GET") == 0) {
+    if (strcmp(x->r.method, "GET") == 0 || strcmp(x->r.method, "HEAD") == 0) {
         if (x->src.query(x->src.ctx, x->r.form) != SH_OK)
             return sh_req_fail(&x->r, SH_ERR_INVALID_REQUEST,
                                "query parameters are malformed or too many");
@@ -305,6 +304,32 @@ static sh_status html_error(const sh_exchange *x, sh_status st, sh_response *out
     return SH_OK;
 }
 
+/* The challenge of a 401 or an insufficient_scope 403 (RFC 6750 3,
+ * RFC 9110 11.6.1), or NULL. A route that authenticates with the
+ * IFTTT-Service-Key header challenges that, never Bearer: IFTTT sends no
+ * bearer token there, and a Bearer challenge would send clients looking
+ * for one. */
+static const char *challenge(const sh_exchange *x, sh_status st)
+{
+    if (route_flags(x) & SH_ROUTE_SERVICE_KEY)
+        return sh_status_http(st) == 401 ? "IFTTT-Service-Key realm=\"safehouse\"" : NULL;
+    if (st == SH_ERR_INVALID_TOKEN)
+        return "Bearer realm=\"safehouse\", error=\"invalid_token\"";
+    if (st == SH_ERR_INSUFFICIENT_SCOPE)
+        return "Bearer realm=\"safehouse\", error=\"insufficient_scope\"";
+    /* no credentials, another scheme, or a failed login (not HTTP auth) */
+    return sh_status_http(st) == 401 ? "Bearer realm=\"safehouse\"" : NULL;
+}
+
+/* OPTIONS on a known path: 204, the path's methods in Allow, no body. */
+static sh_status options_answer(const sh_exchange *x, sh_response *out)
+{
+    out->status = 204;
+    common_headers(x, out);
+    add_header(out, "Allow", x->allow);
+    return SH_OK;
+}
+
 /* RFC 9457 problem+json with the stable code. */
 static sh_status problem(const sh_exchange *x, sh_status st, sh_response *out)
 {
@@ -326,11 +351,8 @@ static sh_status problem(const sh_exchange *x, sh_status st, sh_response *out)
     add_header(out, "Content-Type", "application/problem+json");
     if (st == SH_ERR_METHOD)
         add_header(out, "Allow", x->allow);
-    if (sh_status_http(st) == 401)
-        add_header(out, "WWW-Authenticate",
-                   st == SH_ERR_UNAUTHENTICATED ? "Bearer" : "Bearer error=\"invalid_token\"");
-    if (st == SH_ERR_INSUFFICIENT_SCOPE) /* RFC 6750 3.1 */
-        add_header(out, "WWW-Authenticate", "Bearer error=\"insufficient_scope\"");
+    if (challenge(x, st) != NULL)
+        add_header(out, "WWW-Authenticate", challenge(x, st));
     if (sh_status_http(st) == 429) {
         snprintf(out->retry_after, sizeof(out->retry_after), "%d",
                  x->r.retry_after > 0 ? x->r.retry_after : 1);
@@ -370,6 +392,8 @@ sh_status sh_exchange_render(const sh_exchange *x, sh_response *out)
     memset(out, 0, sizeof(*out));
     if (x->err == SH_OK)
         return success(x, out);
+    if (x->err == SH_ERR_OPTIONS)
+        return options_answer(x, out);
     if (flags & SH_ROUTE_OAUTH)
         return oauth_error(x, x->err, out);
     if (flags & SH_ROUTE_HTML)
@@ -427,7 +451,7 @@ void sh_exchange_log(const sh_exchange *x)
     line.route = rt ? rt->pattern : "-";
     line.status = x->err != SH_OK ? sh_status_http(x->err) : (x->r.status ? x->r.status : 200);
     line.dur_us = sh_clock_now_us() - x->start_us;
-    if (x->err != SH_OK)
+    if (x->err != SH_OK && x->err != SH_ERR_OPTIONS)
         line.code = sh_status_code(x->err);
     if (x->r.authenticated && x->r.principal.kind == SH_PRINCIPAL_PARTNER) {
         sh_id_to_hex(&x->r.principal.user, &a);

@@ -41,16 +41,18 @@ enum sh_auth_kind {
 };
 
 enum sh_route_flags {
-    SH_ROUTE_BODY = 1 << 0,     /* needs a JSON object body */
-    SH_ROUTE_HASH = 1 << 1,     /* runs Argon2id: handled in the hash pool */
-    SH_ROUTE_WRITE = 1 << 2,    /* waits on a durable commit: handled in the write pool */
-    SH_ROUTE_FORM = 1 << 3,     /* form parameters in r->form: the query string of a GET, an
-                                   application/x-www-form-urlencoded body otherwise */
-    SH_ROUTE_OAUTH = 1 << 4,    /* errors as RFC 6749 JSON ({"error": ...}), not problem+json */
-    SH_ROUTE_HTML = 1 << 5,     /* a browser page: errors as an HTML page, and every answer
-                                   carries CSP, X-Frame-Options: DENY and friends */
-    SH_ROUTE_BODY_OPT = 1 << 6, /* a JSON object body is parsed when one is sent */
-    SH_ROUTE_NOSTORE = 1 << 7,  /* neither the handler nor its authentication reads the store */
+    SH_ROUTE_BODY = 1 << 0,        /* needs a JSON object body */
+    SH_ROUTE_HASH = 1 << 1,        /* runs Argon2id: handled in the hash pool */
+    SH_ROUTE_WRITE = 1 << 2,       /* waits on a durable commit: handled in the write pool */
+    SH_ROUTE_FORM = 1 << 3,        /* form parameters in r->form: the query string of a GET, an
+                                      application/x-www-form-urlencoded body otherwise */
+    SH_ROUTE_OAUTH = 1 << 4,       /* errors as RFC 6749 JSON ({"error": ...}), not problem+json */
+    SH_ROUTE_HTML = 1 << 5,        /* a browser page: errors as an HTML page, and every answer
+                                      carries CSP, X-Frame-Options: DENY and friends */
+    SH_ROUTE_BODY_OPT = 1 << 6,    /* a JSON object body is parsed when one is sent */
+    SH_ROUTE_NOSTORE = 1 << 7,     /* neither the handler nor its authentication reads the store */
+    SH_ROUTE_SERVICE_KEY = 1 << 8, /* authenticated by the IFTTT-Service-Key header (in the
+                                    * handler): a 401 challenges that scheme, not Bearer */
 };
 
 struct sh_route {

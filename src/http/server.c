@@ -329,6 +329,36 @@ static int address_free(const struct sockaddr_storage *addr, size_t len)
     return ok;
 }
 
+/* Parses one listener's address and checks that it can be bound now. */
+static sh_status usable_addr(const char *text, const char *name, struct sockaddr_storage *addr,
+                             size_t *len)
+{
+    if (sh_server_parse_addr(text, addr, len) != 0) {
+        sh_log_event(SH_LOG_ERROR, "listen_address_invalid", "listener", name);
+        return SH_ERR_IO;
+    }
+    if (!address_free(addr, *len)) {
+        sh_log_event(SH_LOG_ERROR, "listen_address_in_use", "listener", name);
+        return SH_ERR_IO;
+    }
+    return SH_OK;
+}
+
+sh_status sh_server_check_addrs(const char *listen, const char *admin_listen)
+{
+    struct sockaddr_storage a, b;
+    size_t alen = 0, blen = 0;
+
+    if (usable_addr(listen, "api", &a, &alen) != SH_OK ||
+        usable_addr(admin_listen, "admin", &b, &blen) != SH_OK)
+        return SH_ERR_IO;
+    if (alen == blen && memcmp(&a, &b, alen) == 0) {
+        sh_log_event(SH_LOG_ERROR, "listen_addresses_equal", NULL, NULL);
+        return SH_ERR_IO;
+    }
+    return SH_OK;
+}
+
 sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
 {
     struct sockaddr_storage addr;
@@ -336,14 +366,8 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
     sh_server *s;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
-    if (sh_server_parse_addr(cfg->listen, &addr, &addr_len) != 0) {
-        sh_log_event(SH_LOG_ERROR, "listen_address_invalid", "listener", cfg->name);
+    if (usable_addr(cfg->listen, cfg->name, &addr, &addr_len) != SH_OK)
         return SH_ERR_IO;
-    }
-    if (!address_free(&addr, addr_len)) {
-        sh_log_event(SH_LOG_ERROR, "listen_address_in_use", "listener", cfg->name);
-        return SH_ERR_IO;
-    }
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s = calloc(1, sizeof(*s));

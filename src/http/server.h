@@ -47,6 +47,11 @@ void sh_server_quiesce(sh_server *s);
 /* Waits (up to grace_ms) for open connections to finish, then stops the
  * daemons and frees the server. */
 void sh_server_stop(sh_server *s, unsigned grace_ms);
+/* Checks, without keeping anything open, that two listener addresses
+ * parse, differ, and can be bound now: what `serve` does before it creates
+ * any file, so a start that cannot listen leaves nothing behind. Logs why
+ * and returns SH_ERR_IO when not. */
+sh_status sh_server_check_addrs(const char *listen, const char *admin_listen);
 /* Parses "host:port" / "[v6]:port" into a sockaddr; 0 on success. */
 int sh_server_parse_addr(const char *text, void *sockaddr_storage, size_t *len);
 

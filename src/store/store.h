@@ -182,6 +182,11 @@ struct sh_store_core_ops {
      * own time bound for a lost notice. */
     sh_status (*user_changed)(sh_store *st, const sh_id *user);
     sh_status (*meta_get)(sh_store *st, const char *key, uint8_t *buf, size_t cap, size_t *len);
+    /* *stored gets the newest migration applied to the store, *known the
+     * newest this binary carries (a readiness check: they differ when
+     * another node migrated further, or a migration is missing). One round
+     * trip; SH_ERR_STORE when the store cannot be reached. */
+    sh_status (*schema_version)(sh_store *st, int *stored, int *known);
     sh_status (*meta_put)(sh_store *st, const char *key, const uint8_t *val, size_t len);
     /* A transaction on this thread's connection: *tx is a handle with the
      * same tables, freed by tx_end, which commits when commit is set and

@@ -20,6 +20,7 @@
 #include "api/app.h"
 #include "auth/sessions.h"
 #include "auth/token_class.h"
+#include "core/cli.h"
 #include "core/clock.h"
 #include "crypto/password.h"
 #include "tools/tools.h"
@@ -173,8 +174,16 @@ close:
     return code;
 }
 
+static const char bench_usage[] = "usage: safehouse bench-internal token-verify | argon2 |\n"
+                                  "                                revoke DATA_DIR [COUNT]\n"
+                                  "in-process micro-benchmarks (make bench); no flags\n";
+
 int sh_tool_bench(int argc, char **argv)
 {
+    if (argc >= 2 && sh_cli_is_help(argv[1])) {
+        fputs(bench_usage, stdout);
+        return 0;
+    }
     if (sodium_init() < 0)
         return 1;
     if (argc >= 2 && strcmp(argv[1], "token-verify") == 0)
@@ -183,7 +192,6 @@ int sh_tool_bench(int argc, char **argv)
         return bench_argon2();
     if (argc >= 3 && strcmp(argv[1], "revoke") == 0)
         return bench_revoke(argv[2], argc >= 4 ? (int)strtol(argv[3], NULL, 10) : 200);
-    fprintf(stderr, "usage: safehouse bench-internal token-verify | argon2 |\n"
-                    "                                revoke DATA_DIR [COUNT]\n");
+    fputs(bench_usage, stderr);
     return 2;
 }

@@ -7,7 +7,6 @@
  * user shares one Argon2id hash of a random password nobody knows: seeded
  * users exist to be counted and looked up, not logged into.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <sodium.h>
 
 #include "api/app.h"
+#include "core/cli.h"
 #include "auth/accounts.h"
 #include "auth/sessions.h"
 #include "auth/token_class.h"
@@ -36,47 +36,59 @@ struct seed_args {
     const char *password;
 };
 
+static const sh_cli_flag seed_flags[] = {
+    SH_CLI_FLAG_DATA_DIR('d'),
+    SH_CLI_FLAG_STORE('S'),
+    {"users", "N", 'u', "how many users (default 2400000, the size of the 2019 leak)"},
+    {"sessions-per-user", "K", 's', "app sessions per user, 0-1000 (default 2)"},
+    {"password", "PW", 'p', "one password for every seeded user (default: random, unknown)"},
+    SH_CLI_FLAG_HELP,
+};
+
+static const sh_cli_cmd seed_cmd = {
+    .name = "seed",
+    .synopsis = "[--data-dir DIR] [--store URL] [--users N] [--sessions-per-user K] "
+                "[--password PW]",
+    .summary = "Fills a data dir with synthetic users (userI@seed.invalid), their devices,\n"
+               "shares and sessions, for benchmarks. Never on a production data dir.",
+    .flags = seed_flags,
+    .nflags = sizeof(seed_flags) / sizeof(seed_flags[0]),
+};
+
+struct seed_ctx {
+    sh_config *cfg;
+    struct seed_args *a;
+};
+
+static int seed_flag(void *ctx, int opt, const char *arg)
+{
+    struct seed_ctx *c = ctx;
+    char *end;
+
+    switch (opt) {
+    case 'd':
+        snprintf(c->cfg->data_dir, sizeof(c->cfg->data_dir), "%s", arg);
+        return 0;
+    case 'S':
+        return sh_config_set_store(c->cfg, arg);
+    case 'u':
+        c->a->users = strtoul(arg, &end, 10);
+        return *end != '\0' || c->a->users == 0 ? -1 : 0;
+    case 's':
+        c->a->sessions = strtoul(arg, &end, 10);
+        return *end != '\0' || c->a->sessions > 1000 ? -1 : 0;
+    default:
+        c->a->password = arg;
+        return 0;
+    }
+}
+
+/* SH_CLI_OK, SH_CLI_HELP or SH_CLI_ERR (see sh_cli_parse). */
 static int parse(int argc, char **argv, sh_config *cfg, struct seed_args *a)
 {
-    static const struct option opts[] = {
-        {"data-dir", required_argument, NULL, 'd'},
-        {"store", required_argument, NULL, 'S'},
-        {"users", required_argument, NULL, 'u'},
-        {"sessions-per-user", required_argument, NULL, 's'},
-        {"password", required_argument, NULL, 'p'},
-        {NULL, 0, NULL, 0},
-    };
-    char *end;
-    int opt;
+    struct seed_ctx c = {cfg, a};
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'd':
-            snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", optarg);
-            break;
-        case 'S':
-            if (sh_config_set_store(cfg, optarg) != 0)
-                return -1;
-            break;
-        case 'u':
-            a->users = strtoul(optarg, &end, 10);
-            if (*end != '\0' || a->users == 0)
-                return -1;
-            break;
-        case 's':
-            a->sessions = strtoul(optarg, &end, 10);
-            if (*end != '\0' || a->sessions > 1000)
-                return -1;
-            break;
-        case 'p':
-            a->password = optarg;
-            break;
-        default:
-            return -1;
-        }
-    }
-    return optind == argc ? 0 : -1;
+    return sh_cli_parse(&seed_cmd, argc, argv, seed_flag, &c);
 }
 
 static const int seed_types[] = {SH_DEVICE_CAMERA, SH_DEVICE_PLUG, SH_DEVICE_BULB, SH_DEVICE_SENSOR,
@@ -142,15 +154,13 @@ int sh_tool_seed(int argc, char **argv)
     sh_store *tx;
     sh_id prev_user;
     int64_t t0 = sh_clock_now_us();
+    int code;
 
     memset(&prev_user, 0, sizeof(prev_user));
 
     sh_config_init(&cfg);
-    if (parse(argc, argv, &cfg, &a) != 0) {
-        fprintf(stderr, "usage: safehouse seed [--data-dir DIR] [--users N] "
-                        "[--sessions-per-user K] [--password PW]\n");
-        return 2;
-    }
+    if ((code = parse(argc, argv, &cfg, &a)) != SH_CLI_OK)
+        return code == SH_CLI_HELP ? 0 : 2;
     if (sh_app_open(&app, &cfg) != SH_OK) {
         fprintf(stderr, "safehouse: cannot open data dir %s\n", cfg.data_dir);
         sh_app_close(&app);

@@ -7,14 +7,13 @@ Runs in the PostgreSQL pass of the suite (SAFEHOUSE_TEST_STORE=postgres)."""
 import os
 import secrets
 import shutil
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from conftest import (RULE_DELAY, STORE, PgCluster, assert_problem, bearer, expect_json,
+from conftest import (RULE_DELAY, STORE, assert_problem, bearer, expect_json, pg_ctl,
                       expect_status, pg_cluster, wait_until)
 from devkit import claim_raw, provision
 from oauthkit import authorize_code, exchange, introspect, register_client
@@ -227,20 +226,6 @@ def test_client_secret_rotated_on_one_node_is_refused_on_the_others(nodes):
 
 
 # ---- item 4: faults -----------------------------------------------------------------
-
-
-@pytest.fixture
-def private_cluster():
-    """A cluster of its own, so stopping it disturbs no other test."""
-    cl = PgCluster()
-    yield cl
-    cl.stop()
-
-
-def pg_ctl(cluster, action):
-    out = subprocess.run(["bash", PgCluster.SCRIPT, action, cluster.sock], capture_output=True,
-                         timeout=120)
-    assert out.returncode == 0, "pg.sh %s failed: %r" % (action, out.stderr)
 
 
 def test_postgres_stopped_for_ten_seconds_under_load(server_factory, private_cluster):

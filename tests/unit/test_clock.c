@@ -174,6 +174,27 @@ static void test_format(void **state)
     assert_true(strlen(buf) < SH_RFC3339_MAX);
 }
 
+static void test_format_ms(void **state)
+{
+    char buf[SH_RFC3339_MAX];
+    int64_t back;
+
+    (void)state;
+    sh_clock_format_ms(0, buf, sizeof(buf));
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+    sh_clock_format_ms(REF_US + 7000, buf, sizeof(buf));
+    assert_string_equal(buf, "2024-03-10T12:34:56.007Z");
+    sh_clock_format_ms(REF_US + 999999, buf, sizeof(buf)); /* milliseconds, truncated */
+    assert_string_equal(buf, "2024-03-10T12:34:56.999Z");
+    sh_clock_format_ms(253402300799LL * SH_USEC + 123456, buf, sizeof(buf));
+    assert_string_equal(buf, "9999-12-31T23:59:59.123Z");
+    assert_true(strlen(buf) < SH_RFC3339_MAX);
+    /* what the log writes, the RFC 3339 parser reads back */
+    sh_clock_format_ms(REF_US + 250000, buf, sizeof(buf));
+    assert_int_equal(sh_clock_parse(buf, &back), 0);
+    assert_true(back == REF_US + 250000);
+}
+
 static void test_format_parse_roundtrip(void **state)
 {
     static const int64_t secs[] = {0,          1,          59,         86399,      951782400,
@@ -219,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_parse_rejects_out_of_range_fields),
         cmocka_unit_test(test_parse_rejects_day_not_in_month),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_format_ms),
         cmocka_unit_test(test_format_parse_roundtrip),
         cmocka_unit_test(test_now_is_sane),
     };

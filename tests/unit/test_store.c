@@ -1737,6 +1737,18 @@ static void test_bulk_import_all_or_nothing(void **state)
     assert_true(bulk_count(st, "meta") == 1);
 }
 
+/* ---- schema version (readiness) ------------------------------------------ */
+
+static void test_schema_version_is_current_after_open(void **state)
+{
+    sh_store *st = store_of(state);
+    int stored = -1, known = -1;
+
+    expect_ok(sh_store_do(st, core, schema_version, &stored, &known));
+    assert_true(known >= 1);
+    assert_int_equal(stored, known);
+}
+
 #define STORE_CASE(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 
 /* Every case of the contract, on the backend `setup` opens. */
@@ -1761,7 +1773,8 @@ static void test_bulk_import_all_or_nothing(void **state)
         STORE_CASE(test_list_callback_lists_again, setup),                                         \
         STORE_CASE(test_bulk_round_trip, setup), STORE_CASE(test_bulk_unknown_names, setup),       \
         STORE_CASE(test_bulk_import_all_or_nothing, setup),                                        \
-        STORE_CASE(test_bulk_hint_changes_nothing, setup)
+        STORE_CASE(test_bulk_hint_changes_nothing, setup),                                         \
+        STORE_CASE(test_schema_version_is_current_after_open, setup)
 
 int main(void)
 {

@@ -780,6 +780,7 @@ static const struct sh_store_core_ops pg_ops = {
     .changes_wait = pg_changes_wait,
     .user_changed = pg_user_changed,
     .meta_get = sh_pg_meta_get,
+    .schema_version = sh_pg_schema_version,
     .meta_put = sh_pg_meta_put,
     .tx_begin = pg_tx_begin,
     .tx_end = pg_tx_end,

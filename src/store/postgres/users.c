@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/postgres/internal.h"
+#include "store/migrations.h"
 
 static const char SQL_USER_INSERT[] =
     "INSERT INTO users(id,email_idx,email_ct,name_ct,password,wrapped_key,"
@@ -24,6 +25,7 @@ static const char SQL_USER_SET_NAME[] = "UPDATE users SET name_ct=$1,updated_at=
 static const char SQL_USER_SET_PASSWORD[] =
     "UPDATE users SET password=$1,updated_at=$2 WHERE id=$3";
 static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key=$1";
+static const char SQL_SCHEMA_VERSION[] = "SELECT coalesce(max(version),0) FROM schema_version";
 static const char SQL_META_PUT[] = "INSERT INTO meta(key,value) VALUES($1,$2) "
                                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value";
 
@@ -157,6 +159,24 @@ sh_status sh_pg_meta_get(sh_store *st, const char *key, uint8_t *buf, size_t cap
     *len = n;
 out:
     free(v);
+    PQclear(r);
+    return rc;
+}
+
+sh_status sh_pg_schema_version(sh_store *st, int *stored, int *known)
+{
+    sh_pg_params p;
+    PGresult *r = NULL;
+    sh_status rc;
+
+    sh_pg_params_init(&p);
+    *known = sh_postgres_migrations[sh_postgres_migrations_count - 1].version;
+    if ((rc = sh_pg_query(sh_pg_conn(st), SQL_SCHEMA_VERSION, &p, &r)) != SH_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        *stored = (int)sh_pg_col_i64(r, 0, 0);
+    else
+        rc = SH_ERR_STORE;
     PQclear(r);
     return rc;
 }

@@ -505,6 +505,7 @@ static const struct sh_store_core_ops sqlite_ops = {
     .changes_wait = sqlite_changes_wait,
     .user_changed = sqlite_user_changed,
     .meta_get = sh_sq_meta_get,
+    .schema_version = sh_sq_schema_version,
     .meta_put = sh_sq_meta_put,
     .tx_begin = sqlite_tx_begin,
     .tx_end = sqlite_tx_end,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "store/sqlite/internal.h"
+#include "store/migrations.h"
 
 static const char SQL_USER_INSERT[] =
     "INSERT INTO users(id,email_idx,email_ct,name_ct,password,wrapped_key,"
@@ -17,6 +18,7 @@ static const char SQL_USER_GET_BY_EMAIL[] =
 static const char SQL_USER_SET_NAME[] = "UPDATE users SET name_ct=?,updated_at=? WHERE id=?";
 static const char SQL_USER_SET_PASSWORD[] = "UPDATE users SET password=?,updated_at=? WHERE id=?";
 static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key=?";
+static const char SQL_SCHEMA_VERSION[] = "SELECT coalesce(max(version),0) FROM schema_version";
 static const char SQL_META_PUT[] = "INSERT INTO meta(key,value) VALUES(?,?) "
                                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value";
 
@@ -152,6 +154,25 @@ sh_status sh_sq_meta_get(sh_store *st, const char *key, uint8_t *buf, size_t cap
         rc = r == SQLITE_DONE ? SH_ERR_NOT_FOUND : sh_sq_step_error(c, r);
     }
     sh_sq_done(q);
+    return rc;
+}
+
+sh_status sh_sq_schema_version(sh_store *st, int *stored, int *known)
+{
+    struct sh_sq_conn *c = sh_sq_conn(st);
+    sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_SCHEMA_VERSION) : NULL;
+    sh_status rc = SH_OK;
+    int r;
+
+    if (q == NULL)
+        return SH_ERR_STORE;
+    r = sqlite3_step(q);
+    if (r == SQLITE_ROW)
+        *stored = sqlite3_column_int(q, 0);
+    else
+        rc = sh_sq_step_error(c, r);
+    sh_sq_done(q);
+    *known = sh_sqlite_migrations[sh_sqlite_migrations_count - 1].version;
     return rc;
 }
 
