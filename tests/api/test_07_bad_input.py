@@ -296,3 +296,16 @@ def test_errors_are_stable_problem_documents(server):
         assert_problem(server.get("/v1/me"), 401, "unauthenticated")
         assert_problem(post_raw(server, "/v1/accounts", b"{"), 400, "invalid_json")
     expect_status(server.get("/healthz"), 200)
+
+
+def test_header_sizes(server):
+    """Request headers of a few KiB are served; far larger ones get 431 and
+    leave the server healthy (libmicrohttpd's per-connection pool, 8 KiB)."""
+    r = server.get("/healthz", headers={"X-Pad": "p" * 3000})
+    assert r.status_code == 200, r.status_code
+    u = server.new_user()
+    r = server.get("/v1/me", token=u.sessions[0]["access_token"], headers={"X-Pad": "p" * 3000})
+    assert r.status_code == 200, r.text
+    r = server.get("/healthz", headers={"X-Pad": "p" * 20000})
+    assert r.status_code == 431, r.status_code
+    healthy(server)
