@@ -39,8 +39,11 @@ static sh_status reply_me(sh_req *r)
 {
     sh_account_view v;
     sh_account_state state;
-    sh_status rc = sh_account_me(&sh_api_app(r)->auth, &r->principal.user, &v, &state);
+    sh_status rc =
+        sh_account_me(&sh_api_app(r)->auth, &r->principal.user, r->memory_only, &v, &state);
 
+    if (rc == SH_WOULDBLOCK)
+        return rc;
     if (rc == SH_ERR_NOT_FOUND)
         return SH_ERR_INVALID_TOKEN; /* the account is gone; so is the token */
     if (rc != SH_OK)

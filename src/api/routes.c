@@ -36,7 +36,7 @@ const struct sh_route sh_api_routes[] = {
     {"DELETE", "/v1/sessions", sh_api_sessions_delete_others, SH_AUTH_USER, W, 0},
     {"DELETE", "/v1/sessions/{id}", sh_api_sessions_delete, SH_AUTH_USER, W, 0},
     {"POST", "/v1/logout", sh_api_logout, SH_AUTH_USER, W, 0},
-    {"GET", "/v1/me", sh_api_me_get, SH_AUTH_USER, 0, 0},
+    {"GET", "/v1/me", sh_api_me_get, SH_AUTH_USER, SH_ROUTE_CACHED, 0},
     {"PATCH", "/v1/me", sh_api_me_patch, SH_AUTH_USER, B | W, 0},
     {"DELETE", "/v1/me", sh_api_me_delete, SH_AUTH_USER, O | H, 0},
     {"POST", "/v1/me/password", sh_api_me_password, SH_AUTH_USER, B | H, 0},

@@ -180,7 +180,7 @@ void sh_account_changed(const sh_auth *a, const sh_id *user)
         sh_log_event(SH_LOG_WARN, "user_change_notice_failed", NULL, NULL);
 }
 
-sh_status sh_account_me(const sh_auth *a, const sh_id *user, sh_account_view *view,
+sh_status sh_account_me(const sh_auth *a, const sh_id *user, int memory_only, sh_account_view *view,
                         sh_account_state *state)
 {
     int64_t now = sh_clock_now_us();
@@ -189,6 +189,8 @@ sh_status sh_account_me(const sh_auth *a, const sh_id *user, sh_account_view *vi
 
     if (sh_profile_cache_get(a->profiles, user, now, view, state))
         return SH_OK;
+    if (memory_only)
+        return SH_WOULDBLOCK;
     ticket = sh_profile_cache_ticket(a->profiles, user);
     if ((rc = sh_account_get(a, user, view)) != SH_OK)
         return rc;

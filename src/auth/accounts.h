@@ -39,8 +39,9 @@ sh_status sh_account_get(const sh_auth *a, const sh_id *user, sh_account_view *o
 sh_status sh_account_set_display_name(const sh_auth *a, const sh_id *user, const char *name);
 /* What GET /v1/me shows: the account and its e-mail and two-factor state,
  * from the profile cache while fresh (auth/profile_cache.h), else from the
- * store. *view is the caller's (sh_account_view_clear). */
-sh_status sh_account_me(const sh_auth *a, const sh_id *user, sh_account_view *view,
+ * store; with memory_only set, SH_WOULDBLOCK instead of a store read.
+ * *view is the caller's (sh_account_view_clear). */
+sh_status sh_account_me(const sh_auth *a, const sh_id *user, int memory_only, sh_account_view *view,
                         sh_account_state *state);
 /* After a write that changes what sh_account_me shows: drops the cached
  * view here and tells the other nodes. */

@@ -15,6 +15,7 @@ struct status_info {
 static const struct status_info infos[SH_ERR__COUNT] = {
     [SH_OK] = {200, "ok", "OK"},
     [SH_PENDING] = {500, "internal_error", "Internal error"},
+    [SH_WOULDBLOCK] = {500, "internal_error", "Internal error"},
     [SH_ERR_NOMEM] = {503, "unavailable", "Service unavailable"},
     [SH_ERR_INTERNAL] = {500, "internal_error", "Internal error"},
     [SH_ERR_IO] = {500, "internal_error", "Internal error"},

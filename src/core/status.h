@@ -11,7 +11,8 @@
 
 typedef enum sh_status {
     SH_OK = 0,
-    SH_PENDING, /* work handed to another thread; answer later */
+    SH_PENDING,    /* work handed to another thread; answer later */
+    SH_WOULDBLOCK, /* memory could not answer (r->memory_only): run again on a worker */
     SH_ERR_NOMEM,
     SH_ERR_INTERNAL,
     SH_ERR_IO,

@@ -188,8 +188,11 @@ static sh_status prepare(sh_exchange *x)
     if (rt->limit != 0 && x->pl->admit != NULL && (rc = x->pl->admit(x->pl->app, &x->r)) != SH_OK)
         return rc;
     if (store_blocks(x)) {
-        x->deferred = 1;
-        return SH_OK;
+        if (!(rt->flags & SH_ROUTE_CACHED)) {
+            x->deferred = 1;
+            return SH_OK;
+        }
+        x->r.memory_only = 1;
     }
     return prepare_rest(x);
 }
@@ -209,8 +212,17 @@ void sh_exchange_run(sh_exchange *x)
             return;
     }
     x->err = x->r.route->handler(&x->r);
-    if (x->err == SH_PENDING)
+    if (x->err == SH_PENDING || (x->err == SH_WOULDBLOCK && !x->r.memory_only))
         x->err = SH_ERR_INTERNAL;
+}
+
+int sh_exchange_wants_worker(sh_exchange *x)
+{
+    if (x->err != SH_WOULDBLOCK)
+        return 0;
+    x->r.memory_only = 0;
+    x->err = SH_OK;
+    return 1;
 }
 
 /* ---- response side ------------------------------------------------------ */

@@ -64,7 +64,8 @@ typedef struct sh_pipeline {
     sh_admit_fn admit;
     /* Store calls may wait on the network: authentication, parsing and the
      * handler of every route but SH_ROUTE_NOSTORE ones wait for
-     * sh_exchange_run, on a worker; admission stays on the event thread. */
+     * sh_exchange_run, on a worker; admission stays on the event thread.
+     * SH_ROUTE_CACHED ones try memory on the event thread first. */
     int blocking_store;
 } sh_pipeline;
 
@@ -119,6 +120,10 @@ sh_status sh_exchange_prepare(sh_exchange *x);
  * status in x->err. May run on any thread; the exchange must not be
  * touched by another meanwhile. */
 void sh_exchange_run(sh_exchange *x);
+/* After sh_exchange_run on the event thread: 1 when the handler could not
+ * answer from memory (SH_ROUTE_CACHED) and sh_exchange_run must run again,
+ * on a worker; then the exchange is ready for it. */
+int sh_exchange_wants_worker(sh_exchange *x);
 /* Renders the answer: status, body and headers. Returns SH_OK, or
  * SH_ERR_NOMEM (nothing to send). */
 sh_status sh_exchange_render(const sh_exchange *x, sh_response *out);

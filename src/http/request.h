@@ -53,6 +53,10 @@ enum sh_route_flags {
     SH_ROUTE_NOSTORE = 1 << 7,     /* neither the handler nor its authentication reads the store */
     SH_ROUTE_SERVICE_KEY = 1 << 8, /* authenticated by the IFTTT-Service-Key header (in the
                                     * handler): a 401 challenges that scheme, not Bearer */
+    SH_ROUTE_CACHED = 1 << 9,      /* on a store that blocks (PostgreSQL): authentication reads
+                                    * no store, and the handler first runs on the event thread
+                                    * with r->memory_only set; it answers from a cache or returns
+                                    * SH_WOULDBLOCK, and then runs again on a worker */
 };
 
 struct sh_route {
@@ -91,6 +95,7 @@ struct sh_req {
     void *header_ctx;
     sh_principal principal; /* valid when authenticated */
     int authenticated;
+    int memory_only; /* SH_ROUTE_CACHED on the event thread: no store call */
     char req_id[SH_REQ_ID_LEN + 1];
     uint8_t peer[SH_PEER_LEN]; /* the connection's client address (never logged) */
     int peer_known;

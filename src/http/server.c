@@ -179,6 +179,27 @@ static int hold_refusal(struct conn_req *cr, int suspended)
     return 0;
 }
 
+/* Suspends the connection and hands the exchange to pool; a full or
+ * stopping pool is answered from the suspended connection. */
+static enum MHD_Result to_pool(struct conn_req *cr, sh_workpool *pool)
+{
+    sh_status rc;
+
+    cr->state = ST_RUNNING;
+    MHD_suspend_connection(cr->conn);
+    rc = sh_workpool_submit(pool, slow_job, cr);
+    if (rc == SH_OK)
+        return MHD_YES;
+    cr->x.err = rc == SH_ERR_BUSY ? sh_req_fail(&cr->x.r, rc, "server busy, retry later")
+                                  : sh_req_fail(&cr->x.r, rc, "shutting down");
+    cr->x.r.retry_after = 1;
+    if (rc == SH_ERR_BUSY && hold_refusal(cr, 1))
+        return MHD_YES;
+    cr->state = ST_DONE;
+    MHD_resume_connection(cr->conn);
+    return MHD_YES;
+}
+
 static enum MHD_Result dispatch(struct conn_req *cr)
 {
     sh_workpool *pool;
@@ -190,22 +211,11 @@ static enum MHD_Result dispatch(struct conn_req *cr)
     if (rc != SH_OK)
         return respond(cr);
     pool = pool_for(cr);
-    if (pool != NULL) {
-        cr->state = ST_RUNNING;
-        MHD_suspend_connection(cr->conn);
-        rc = sh_workpool_submit(pool, slow_job, cr);
-        if (rc == SH_OK)
-            return MHD_YES;
-        cr->x.err = rc == SH_ERR_BUSY ? sh_req_fail(&cr->x.r, rc, "server busy, retry later")
-                                      : sh_req_fail(&cr->x.r, rc, "shutting down");
-        cr->x.r.retry_after = 1;
-        if (rc == SH_ERR_BUSY && hold_refusal(cr, 1))
-            return MHD_YES;
-        cr->state = ST_DONE;
-        MHD_resume_connection(cr->conn);
-        return MHD_YES;
-    }
+    if (pool != NULL)
+        return to_pool(cr, pool);
     sh_exchange_run(&cr->x);
+    if (sh_exchange_wants_worker(&cr->x)) /* a cache miss on a store that blocks */
+        return to_pool(cr, cr->srv->cfg.write_pool);
     return respond(cr);
 }
 

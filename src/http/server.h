@@ -36,7 +36,8 @@ struct sh_listener_cfg {
     sh_workpool *hash_pool;  /* for SH_ROUTE_HASH routes */
     sh_workpool *write_pool; /* for SH_ROUTE_WRITE routes */
     int blocking_store;      /* store calls may wait on the network: every route that
-                                reads it (not SH_ROUTE_NOSTORE) runs on write_pool */
+                                reads it (not SH_ROUTE_NOSTORE) runs on write_pool,
+                                SH_ROUTE_CACHED ones only on a cache miss */
 };
 
 /* Binds and starts the listener. Returns SH_ERR_IO if the address cannot be
