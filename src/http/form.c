@@ -114,6 +114,24 @@ static int hexval(char c)
     return -1;
 }
 
+size_t sh_url_unescape(char *s)
+{
+    size_t r = 0, w = 0;
+    int hi, lo;
+
+    while (s[r] != '\0') {
+        if (s[r] == '%' && (hi = hexval(s[r + 1])) >= 0 && (lo = hexval(s[r + 2])) >= 0 &&
+            (hi | lo) != 0) {
+            s[w++] = (char)(hi << 4 | lo);
+            r += 3;
+        } else {
+            s[w++] = s[r++];
+        }
+    }
+    s[w] = '\0';
+    return w;
+}
+
 /* Decodes in[0..n) into out (capacity n); returns the decoded length or
  * -1 on a bad escape. */
 static long decode(const char *in, size_t n, char *out)

@@ -33,6 +33,10 @@ sh_status sh_form_add(sh_form *f, const char *name, size_t nlen, const char *val
  * piece without '=' has an empty value. SH_ERR_INVALID_REQUEST for a bad
  * escape or a broken invariant. */
 sh_status sh_form_parse(sh_form *f, const char *text, size_t len);
+/* Decodes every %HH of the NUL-terminated s in place, but %00, which stays
+ * as it came (a NUL would end the text early); a % without two hex digits
+ * stays too. Returns the new length. */
+size_t sh_url_unescape(char *s);
 /* How many times name occurs. */
 size_t sh_form_count(const sh_form *f, const char *name);
 /* The i-th value of name (NUL-terminated, owned by the form), or NULL;

@@ -24,6 +24,7 @@
 #include <microhttpd.h>
 
 #include "core/log.h"
+#include "http/form.h"
 #include "http/pipeline.h"
 #include "http/tarpit.h"
 
@@ -318,6 +319,17 @@ int sh_server_parse_addr(const char *text, void *storage, size_t *len)
     return -1;
 }
 
+/* libmicrohttpd's own unescaping turns %00 into a NUL, and the path the
+ * router sees ends there: "/readyz%00junk" answered as "/readyz". Ours
+ * leaves %00 as it came (sh_url_unescape), so such a path matches no route
+ * and no parameter value holds a NUL. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return sh_url_unescape(s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     /* libmicrohttpd messages can carry client addresses: log only that one
@@ -409,7 +421,8 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
             (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
         if (s->daemons[i] == NULL) {
             sh_log_event(SH_LOG_ERROR, "listen_failed", "listener", cfg->name);
             sh_server_stop(s, 0);

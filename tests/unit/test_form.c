@@ -145,12 +145,39 @@ static void test_buf(void **state)
     free(s);
 }
 
+/* The URL unescaping libmicrohttpd is given: %00 stays as it came. */
+static void test_url_unescape(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"/readyz", "/readyz"},
+        {"/a%2Fb%20c", "/a/b c"},
+        {"/readyz%00junk", "/readyz%00junk"},
+        {"%41%4a%6b", "AJk"},
+        {"%", "%"},
+        {"%4", "%4"},
+        {"%zz%4g", "%zz%4g"},
+        {"a+b", "a+b"},
+        {"", ""},
+    };
+    char buf[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s", cases[i].in);
+        assert_int_equal(sh_url_unescape(buf), strlen(cases[i].out));
+        assert_string_equal(buf, cases[i].out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decoding),  cmocka_unit_test(test_repeated_and_empty_pieces),
-        cmocka_unit_test(test_bad_input), cmocka_unit_test(test_limits_accepted_at_the_edge),
-        cmocka_unit_test(test_utf8),      cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_decoding),     cmocka_unit_test(test_repeated_and_empty_pieces),
+        cmocka_unit_test(test_bad_input),    cmocka_unit_test(test_limits_accepted_at_the_edge),
+        cmocka_unit_test(test_utf8),         cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_url_unescape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
