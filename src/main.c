@@ -11,11 +11,12 @@
 
 #include "admin/admin.h"
 #include "api/app.h"
+#include "api/route_table.h"
 #include "core/log.h"
 #include "http/server.h"
 #include "tools/tools.h"
 
-#define SH_VERSION "0.1.0"
+#include "core/version.h"
 #define EXIT_USAGE 2
 
 static void usage(FILE *f)
@@ -27,6 +28,7 @@ static void usage(FILE *f)
             "  serve                 run the public and the admin API\n"
             "  admin SUBCOMMAND      operator tools: revoke, token-reset, device provision,\n"
             "                        relay create, oauth-client, migrate-store\n"
+            "  routes                print the route tables: who may call what (--json)\n"
             "  seed                  fill a data dir with synthetic users (benchmarks)\n"
             "  bench-internal        in-process micro-benchmarks\n"
             "  --version, version    print the version\n"
@@ -79,6 +81,8 @@ int main(int argc, char **argv)
         return serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "admin") == 0)
         return sh_admin_cli(argc - 1, argv + 1);
+    if (strcmp(argv[1], "routes") == 0)
+        return sh_route_table_cmd(argc - 1, argv + 1);
     if (strcmp(argv[1], "seed") == 0)
         return sh_tool_seed(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench-internal") == 0)

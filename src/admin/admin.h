@@ -24,6 +24,8 @@ int sh_admin_open(sh_config *cfg, sh_app *app);
 json_t *sh_admin_client_json(const sh_oauth_client_rec *c);
 sh_status sh_admin_oauth_clients_create(sh_req *r);
 sh_status sh_admin_oauth_clients_list(sh_req *r);
+/* GET /metrics (admin_metrics.c). */
+sh_status sh_admin_metrics(sh_req *r);
 sh_status sh_admin_oauth_client_rotate(sh_req *r);
 sh_status sh_admin_oauth_client_disable(sh_req *r);
 /* `safehouse admin oauth-client SUBCOMMAND ...` (argv[0] is "oauth-client"). */

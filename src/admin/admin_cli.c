@@ -33,6 +33,7 @@ static void usage(FILE *f)
                "MODEL\n"
                "                                        [--count N]\n"
                "       safehouse admin relay create [--data-dir DIR]\n"
+               "       safehouse admin scrape-token create [--data-dir DIR]\n"
                "       safehouse admin oauth-client add|list|rotate-secret|disable ...\n"
                "       safehouse admin migrate-store --from URL --to URL\n"
                "every command but migrate-store also takes --store URL (sqlite:PATH or\n"
@@ -95,7 +96,7 @@ static const sh_cli_flag provision_flags[] = {
 };
 
 /* Subcommands, in the order of enum cmd - 1. */
-enum { CMD_REVOKE = 1, CMD_TOKEN_RESET, CMD_PROVISION, CMD_RELAY };
+enum { CMD_REVOKE = 1, CMD_TOKEN_RESET, CMD_PROVISION, CMD_RELAY, CMD_SCRAPE_TOKEN };
 static const sh_cli_cmd commands[] = {
     {"admin revoke",
      "(--all | --class CLASS | --user ID | --session ID | --client ID | --integration |\n"
@@ -112,6 +113,10 @@ static const sh_cli_cmd commands[] = {
      SH_CLI_FLAGS(provision_flags)},
     {"admin relay create", "[--data-dir DIR] [--store URL]",
      "Registers a media relay; prints its id and credential once.", SH_CLI_FLAGS(plain_flags)},
+    {"admin scrape-token create", "[--data-dir DIR] [--store URL]",
+     "Makes the Prometheus scrape token (GET /metrics, nothing else), replacing any old\n"
+     "one, and prints it once.",
+     SH_CLI_FLAGS(plain_flags)},
 };
 
 static int set_scope(struct revoke_args *a, int scope, const char *value)
@@ -238,6 +243,19 @@ static int cmd_token_reset(sh_app *app)
     return 0;
 }
 
+static int cmd_scrape_token(sh_app *app)
+{
+    char token[SH_TOKEN_MAX];
+
+    if (sh_app_scrape_token_new(app, token, sizeof(token)) != SH_OK) {
+        fprintf(stderr, "safehouse: could not store the scrape token\n");
+        return 1;
+    }
+    printf("scrape token: %s\n", token);
+    sodium_memzero(token, sizeof(token));
+    return 0;
+}
+
 static int cmd_provision(sh_app *app, const struct revoke_args *a)
 {
     int type = sh_device_type_from_name(a->type);
@@ -287,6 +305,8 @@ static int which(int argc, char **argv, int *words)
         return CMD_PROVISION;
     if (argc >= 3 && strcmp(argv[1], "relay") == 0 && strcmp(argv[2], "create") == 0)
         return CMD_RELAY;
+    if (argc >= 3 && strcmp(argv[1], "scrape-token") == 0 && strcmp(argv[2], "create") == 0)
+        return CMD_SCRAPE_TOKEN;
     return 0;
 }
 
@@ -299,6 +319,8 @@ static int run(sh_app *app, int cmd, const struct revoke_args *a)
         return cmd_token_reset(app);
     case CMD_PROVISION:
         return cmd_provision(app, a);
+    case CMD_SCRAPE_TOKEN:
+        return cmd_scrape_token(app);
     default:
         return cmd_relay_create(app);
     }

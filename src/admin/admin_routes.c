@@ -1,6 +1,7 @@
 /*
  * admin_routes.c - the admin API, served only on the admin listener
- * (--admin-listen, loopback by default) and only to the admin token.
+ * (--admin-listen, loopback by default) and only to the admin token, or,
+ * for GET /metrics, a scrape token.
  */
 #include "admin/admin.h"
 
@@ -148,22 +149,65 @@ static sh_status relays_create(sh_req *r)
     return SH_OK;
 }
 
+/* The admin listener's routes. .roles names the operator roles that may
+ * call each one (http/request.h); the admin token holds them all. */
 const struct sh_route sh_admin_routes[] = {
-    {"GET", "/healthz", sh_api_healthz, SH_AUTH_NONE, SH_ROUTE_NOSTORE, 0},
-    {"GET", "/readyz", sh_api_readyz, SH_AUTH_NONE, 0, 0},
-    {"POST", "/admin/v1/revocations", revocations_create, SH_AUTH_ADMIN,
-     SH_ROUTE_BODY | SH_ROUTE_WRITE, 0},
-    {"GET", "/admin/v1/revocations", revocations_list, SH_AUTH_ADMIN, 0, 0},
-    {"POST", "/admin/v1/devices", devices_provision, SH_AUTH_ADMIN, SH_ROUTE_BODY | SH_ROUTE_WRITE,
-     0},
-    {"POST", "/admin/v1/relays", relays_create, SH_AUTH_ADMIN, SH_ROUTE_WRITE, 0},
-    {"POST", "/admin/v1/oauth/clients", sh_admin_oauth_clients_create, SH_AUTH_ADMIN,
-     SH_ROUTE_BODY | SH_ROUTE_WRITE, 0},
-    {"GET", "/admin/v1/oauth/clients", sh_admin_oauth_clients_list, SH_AUTH_ADMIN, 0, 0},
-    {"POST", "/admin/v1/oauth/clients/{id}/secret", sh_admin_oauth_client_rotate, SH_AUTH_ADMIN,
-     SH_ROUTE_WRITE, 0},
-    {"POST", "/admin/v1/oauth/clients/{id}/disable", sh_admin_oauth_client_disable, SH_AUTH_ADMIN,
-     SH_ROUTE_WRITE, 0},
+    {.method = "GET", .path = "/healthz", .handler = sh_api_healthz, .pool = SH_POOL_NOSTORE},
+    {.method = "GET", .path = "/readyz", .handler = sh_api_readyz},
+    {.method = "GET",
+     .path = "/metrics",
+     .handler = sh_admin_metrics,
+     .auth = SH_AUTH_ADMIN,
+     .roles = SH_ADMIN_VIEWER | SH_ADMIN_SECURITY | SH_ADMIN_OWNER | SH_ADMIN_SCRAPE},
+    {.method = "POST",
+     .path = "/admin/v1/revocations",
+     .handler = revocations_create,
+     .auth = SH_AUTH_ADMIN,
+     .body = SH_BODY_JSON,
+     .pool = SH_POOL_WRITE,
+     .roles = SH_ADMIN_SECURITY | SH_ADMIN_OWNER},
+    {.method = "GET",
+     .path = "/admin/v1/revocations",
+     .handler = revocations_list,
+     .auth = SH_AUTH_ADMIN,
+     .roles = SH_ADMIN_SECURITY | SH_ADMIN_OWNER},
+    {.method = "POST",
+     .path = "/admin/v1/devices",
+     .handler = devices_provision,
+     .auth = SH_AUTH_ADMIN,
+     .body = SH_BODY_JSON,
+     .pool = SH_POOL_WRITE,
+     .roles = SH_ADMIN_OWNER},
+    {.method = "POST",
+     .path = "/admin/v1/relays",
+     .handler = relays_create,
+     .auth = SH_AUTH_ADMIN,
+     .pool = SH_POOL_WRITE,
+     .roles = SH_ADMIN_OWNER},
+    {.method = "POST",
+     .path = "/admin/v1/oauth/clients",
+     .handler = sh_admin_oauth_clients_create,
+     .auth = SH_AUTH_ADMIN,
+     .body = SH_BODY_JSON,
+     .pool = SH_POOL_WRITE,
+     .roles = SH_ADMIN_OWNER},
+    {.method = "GET",
+     .path = "/admin/v1/oauth/clients",
+     .handler = sh_admin_oauth_clients_list,
+     .auth = SH_AUTH_ADMIN,
+     .roles = SH_ADMIN_SECURITY | SH_ADMIN_OWNER},
+    {.method = "POST",
+     .path = "/admin/v1/oauth/clients/{id}/secret",
+     .handler = sh_admin_oauth_client_rotate,
+     .auth = SH_AUTH_ADMIN,
+     .pool = SH_POOL_WRITE,
+     .roles = SH_ADMIN_OWNER},
+    {.method = "POST",
+     .path = "/admin/v1/oauth/clients/{id}/disable",
+     .handler = sh_admin_oauth_client_disable,
+     .auth = SH_AUTH_ADMIN,
+     .pool = SH_POOL_WRITE,
+     .roles = SH_ADMIN_SECURITY | SH_ADMIN_OWNER},
 };
 
 const size_t sh_admin_routes_count = sizeof(sh_admin_routes) / sizeof(sh_admin_routes[0]);

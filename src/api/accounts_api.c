@@ -110,11 +110,9 @@ static sh_status release_owned_devices(sh_req *r)
 
 sh_status sh_api_me_delete(sh_req *r)
 {
-    sh_status rc = sh_api_stepup(r);
+    sh_status rc = release_owned_devices(r);
 
     if (rc != SH_OK)
-        return rc;
-    if ((rc = release_owned_devices(r)) != SH_OK)
         return rc;
     rc = sh_account_delete(&sh_api_app(r)->auth, &r->principal);
     if (rc == SH_ERR_NOT_FOUND)
@@ -130,8 +128,6 @@ sh_status sh_api_me_email(sh_req *r)
     sh_status rc;
 
     if ((rc = sh_req_string(r, "email", SH_FIELD_EMAIL_MAX, &email, NULL)))
-        return rc;
-    if ((rc = sh_api_stepup(r)) != SH_OK)
         return rc;
     rc = sh_email_change(&sh_api_app(r)->auth, &r->principal, email);
     if (rc == SH_ERR_NOT_FOUND)

@@ -35,6 +35,8 @@ sh_status sh_api_readyz(sh_req *r);
 sh_status sh_api_security_txt(sh_req *r);
 sh_status sh_api_accounts_create(sh_req *r);
 sh_status sh_api_sessions_create(sh_req *r);
+/* Counts a login's or a second factor's outcome (metrics/metrics.h). */
+void sh_api_count_outcome(void (*count)(enum sh_metrics_outcome), sh_status rc);
 sh_status sh_api_sessions_refresh(sh_req *r);
 sh_status sh_api_sessions_list(sh_req *r);
 sh_status sh_api_sessions_delete(sh_req *r);
@@ -53,12 +55,6 @@ sh_status sh_api_email_verify(sh_req *r);
 sh_status sh_api_password_reset(sh_req *r);
 sh_status sh_api_password_reset_confirm(sh_req *r);
 
-/* Step-up for a sensitive route (auth/stepup.h) with the request's body:
- * SH_OK, or the problem to return (403 reauthentication_required with a
- * detail saying what to send, 429 with Retry-After). Runs Argon2id when a
- * password is sent: use it from a route flagged SH_ROUTE_HASH, with
- * SH_ROUTE_BODY or SH_ROUTE_BODY_OPT so the body is parsed. */
-sh_status sh_api_stepup(sh_req *r);
 /* Replies 200 with a token pair and wipes it. */
 struct sh_token_pair;
 sh_status sh_api_reply_tokens(sh_req *r, struct sh_token_pair *t);

@@ -17,9 +17,13 @@
 
 #include <sodium.h>
 
+#include "api/api.h"
+#include "api/route_table.h"
 #include "auth/profile_cache.h"
 #include "auth/sessions.h"
+#include "auth/stepup.h"
 #include "core/clock.h"
+#include "devices/devices.h"
 #include "devices/heartbeats.h"
 #include "devices/streams.h"
 #include "core/log.h"
@@ -29,6 +33,7 @@
 #include "crypto/totp.h"
 #include "mail/smtp.h"
 #include "oauth/client_cache.h"
+#include "oauth/clients.h"
 #include "oauth/grants.h"
 #include "store/group_commit.h"
 
@@ -122,22 +127,52 @@ void sh_app_close(sh_app *app)
     memset(app, 0, sizeof(*app));
 }
 
-/* ---- admin token ---------------------------------------------------------- */
+/* ---- admin and scrape tokens -------------------------------------------- */
 
-sh_status sh_app_admin_token_new(sh_app *app, char *out, size_t cap)
+/* An operator credential: one at a time, its keyed hash under a meta key. */
+struct op_cred {
+    const char *prefix, *key, *domain;
+};
+static const struct op_cred admin_cred = {SH_TOKEN_ADMIN, ADMIN_TOKEN_KEY, ADMIN_DOMAIN};
+static const struct op_cred scrape_cred = {SH_TOKEN_SCRAPE, "scrape_token_hash", "scrape"};
+
+static sh_status cred_new(sh_app *app, const struct op_cred *c, char *out, size_t cap)
 {
     uint8_t secret[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
     char text[SH_TOKEN_MAX];
     sh_status rc;
 
-    sh_token_opaque_new(SH_TOKEN_ADMIN, secret, text);
-    sh_hash_secret(app->kr, ADMIN_DOMAIN, secret, sizeof(secret), hash);
+    sh_token_opaque_new(c->prefix, secret, text);
+    sh_hash_secret(app->kr, c->domain, secret, sizeof(secret), hash);
     sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_do(app->store, core, meta_put, ADMIN_TOKEN_KEY, hash, sizeof(hash));
+    rc = sh_store_do(app->store, core, meta_put, c->key, hash, sizeof(hash));
     if (rc == SH_OK)
         snprintf(out, cap, "%s", text);
     sodium_memzero(text, sizeof(text));
     return rc;
+}
+
+static sh_status cred_check(sh_app *app, const struct op_cred *c, const char *text, size_t len)
+{
+    uint8_t secret[SH_TOKEN_SECRET_LEN], want[SH_HASH_LEN], got[SH_HASH_LEN];
+    size_t n = 0;
+    sh_status rc;
+
+    if (sh_token_opaque_parse(c->prefix, text, len, secret) != SH_OK)
+        return SH_ERR_INVALID_TOKEN;
+    sh_hash_secret(app->kr, c->domain, secret, sizeof(secret), got);
+    sodium_memzero(secret, sizeof(secret));
+    rc = sh_store_do(app->store, core, meta_get, c->key, want, sizeof(want), &n);
+    if (rc != SH_OK)
+        return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
+    if (n != SH_HASH_LEN || crypto_verify_32(want, got) != 0)
+        return SH_ERR_INVALID_TOKEN;
+    return SH_OK;
+}
+
+sh_status sh_app_admin_token_new(sh_app *app, char *out, size_t cap)
+{
+    return cred_new(app, &admin_cred, out, cap);
 }
 
 int sh_app_admin_token_exists(sh_app *app)
@@ -151,20 +186,12 @@ int sh_app_admin_token_exists(sh_app *app)
 
 sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len)
 {
-    uint8_t secret[SH_TOKEN_SECRET_LEN], want[SH_HASH_LEN], got[SH_HASH_LEN];
-    size_t n = 0;
-    sh_status rc;
+    return cred_check(app, &admin_cred, text, len);
+}
 
-    if (sh_token_opaque_parse(SH_TOKEN_ADMIN, text, len, secret) != SH_OK)
-        return SH_ERR_INVALID_TOKEN;
-    sh_hash_secret(app->kr, ADMIN_DOMAIN, secret, sizeof(secret), got);
-    sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_do(app->store, core, meta_get, ADMIN_TOKEN_KEY, want, sizeof(want), &n);
-    if (rc != SH_OK)
-        return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
-    if (n != SH_HASH_LEN || crypto_verify_32(want, got) != 0)
-        return SH_ERR_INVALID_TOKEN;
-    return SH_OK;
+sh_status sh_app_scrape_token_new(sh_app *app, char *out, size_t cap)
+{
+    return cred_new(app, &scrape_cred, out, cap);
 }
 
 /* ---- serving -------------------------------------------------------------- */
@@ -185,18 +212,44 @@ static sh_status authenticate_partner(sh_app *app, sh_req *r)
 
     if (rc != SH_OK)
         return rc;
-    if (r->route->partner == 0)
+    if (r->route->partner_scope == 0)
         return sh_req_fail(r, SH_ERR_FORBIDDEN, "partner tokens cannot call this route");
-    if ((r->principal.scopes & r->route->partner) == 0)
+    if ((r->principal.scopes & r->route->partner_scope) == 0)
         return sh_req_fail(r, SH_ERR_INSUFFICIENT_SCOPE,
                            "the token was not granted the scope this route needs");
     return SH_OK;
 }
 
-sh_status sh_app_authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
+/* IFTTT sends its service key in a header of its own, never a bearer. */
+static sh_status authenticate_service_key(sh_app *app, sh_req *r)
 {
-    sh_app *app = arg;
+    const char *key = sh_req_header(r, "IFTTT-Service-Key");
 
+    if (key == NULL)
+        return sh_req_fail(r, SH_ERR_UNAUTHENTICATED, "IFTTT-Service-Key header is required");
+    if (sh_oauth_service_key_check(&app->oauth, key, strlen(key)) != SH_OK)
+        return sh_req_fail(r, SH_ERR_INVALID_TOKEN, "unknown IFTTT-Service-Key");
+    return SH_OK;
+}
+
+/* The admin token holds every role; a scrape token only SH_ADMIN_SCRAPE. */
+static sh_status authenticate_admin(sh_app *app, sh_req *r)
+{
+    size_t n = strlen(SH_TOKEN_SCRAPE);
+    int scrape = r->bearer_len > n && strncmp(r->bearer, SH_TOKEN_SCRAPE, n) == 0;
+    sh_status rc = cred_check(app, scrape ? &scrape_cred : &admin_cred, r->bearer, r->bearer_len);
+
+    if (rc != SH_OK)
+        return rc;
+    r->principal.kind = SH_PRINCIPAL_ADMIN;
+    r->principal.roles = scrape ? SH_ADMIN_SCRAPE : SH_ADMIN_ALL;
+    return SH_OK;
+}
+
+static sh_status authenticate(sh_app *app, enum sh_auth_kind kind, sh_req *r)
+{
+    if (kind == SH_AUTH_SERVICE_KEY)
+        return authenticate_service_key(app, r);
     if (r->bearer == NULL)
         return SH_ERR_UNAUTHENTICATED;
     switch (kind) {
@@ -209,7 +262,7 @@ sh_status sh_app_authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
             return SH_ERR_INVALID_TOKEN;
         return authenticate_partner(app, r);
     case SH_AUTH_ADMIN:
-        return sh_app_admin_token_check(app, r->bearer, r->bearer_len);
+        return authenticate_admin(app, r);
     case SH_AUTH_DEVICE:
         return sh_device_authenticate(&app->auth, r->bearer, r->bearer_len, &r->principal);
     case SH_AUTH_RELAY:
@@ -217,6 +270,87 @@ sh_status sh_app_authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
     default:
         return SH_OK;
     }
+}
+
+static enum sh_metrics_token token_kind(enum sh_auth_kind kind, const sh_req *r)
+{
+    switch (kind) {
+    case SH_AUTH_ADMIN:
+        return SH_METRICS_TOKEN_ADMIN;
+    case SH_AUTH_DEVICE:
+        return SH_METRICS_TOKEN_DEVICE;
+    case SH_AUTH_RELAY:
+        return SH_METRICS_TOKEN_RELAY;
+    case SH_AUTH_SERVICE_KEY:
+        return SH_METRICS_TOKEN_SERVICE_KEY;
+    default:
+        return is_partner_token(r) ? SH_METRICS_TOKEN_PARTNER : SH_METRICS_TOKEN_ACCESS;
+    }
+}
+
+sh_status sh_app_authenticate(void *arg, enum sh_auth_kind kind, sh_req *r)
+{
+    sh_status rc = authenticate(arg, kind, r);
+
+    /* a missing credential is no verification; a refused scope is a valid token */
+    if (rc == SH_ERR_INVALID_TOKEN)
+        sh_metrics_token(token_kind(kind, r), 0);
+    else if (rc == SH_OK || rc == SH_ERR_FORBIDDEN || rc == SH_ERR_INSUFFICIENT_SCOPE)
+        sh_metrics_token(token_kind(kind, r), 1);
+    return rc;
+}
+
+/* The caller's role on the device in {id}: none is 404, as if the device
+ * did not exist (P6: no probing for ids), a weaker one 403. */
+static sh_status check_device_role(sh_app *app, sh_req *r)
+{
+    int role = SH_ROLE_NONE;
+    int64_t generation = 0;
+    sh_id id;
+    sh_status rc = sh_req_param_id(r, 0, &id);
+
+    if (rc != SH_OK)
+        return rc;
+    rc = sh_device_role(&app->auth, &r->principal, &id, &role, &generation);
+    if (rc == SH_ERR_NOT_FOUND || (rc == SH_OK && role == SH_ROLE_NONE))
+        return SH_ERR_NOT_FOUND;
+    if (rc != SH_OK)
+        return rc;
+    if (role > r->route->device_role)
+        return sh_req_fail(r, SH_ERR_FORBIDDEN, "your role on this device does not allow this");
+    return SH_OK;
+}
+
+static sh_status check_stepup(sh_app *app, sh_req *r)
+{
+    int retry = 0;
+    sh_status rc;
+
+    if (r->route->stepup == SH_STEPUP_PROOF)
+        rc = sh_stepup_require_proof(&app->auth, &r->principal, r->body, &retry);
+    else
+        rc = sh_stepup_check(&app->auth, &r->principal, r->body, &retry);
+    if (rc == SH_ERR_REAUTH)
+        return sh_req_fail(r, rc,
+                           r->route->stepup == SH_STEPUP_PROOF
+                               ? "send 'password' (and 'code' or 'recovery_code' with two-factor "
+                                 "login on)"
+                               : "log in again, or send 'password' (and 'code' or "
+                                 "'recovery_code' with two-factor login on)");
+    return sh_api_limited(r, rc, retry);
+}
+
+/* The route table's device role and step-up (sh_authorize_fn). */
+static sh_status authorize(void *arg, sh_req *r)
+{
+    sh_app *app = arg;
+    sh_status rc = SH_OK;
+
+    if (r->route->device_role != 0)
+        rc = check_device_role(app, r);
+    if (rc == SH_OK && r->route->stepup != SH_STEPUP_NONE)
+        rc = check_stepup(app, r);
+    return rc;
 }
 
 static sh_status admit(void *arg, sh_req *r)
@@ -255,6 +389,19 @@ static void *poll_rules(void *arg)
     return NULL;
 }
 
+/* A table whose rows contradict each other is a build defect: refuse it
+ * before anything listens. */
+static sh_status check_tables(void)
+{
+    char why[SH_ROUTE_WHY_MAX];
+
+    if (sh_route_table_check(sh_api_routes, sh_api_routes_count, why, sizeof(why)) == SH_OK &&
+        sh_route_table_check(sh_admin_routes, sh_admin_routes_count, why, sizeof(why)) == SH_OK)
+        return SH_OK;
+    sh_log_event(SH_LOG_ERROR, "route_table_invalid", "detail", why);
+    return SH_ERR_INTERNAL;
+}
+
 static sh_status start_listeners(sh_app *app)
 {
     struct sh_listener_cfg api = {
@@ -265,10 +412,12 @@ static sh_status start_listeners(sh_app *app)
         .app = app,
         .authenticate = sh_app_authenticate,
         .admit = admit,
+        .authorize = authorize,
         .threads = app->cfg.threads,
         .hash_pool = app->hash_pool,
         .write_pool = app->write_pool,
         .blocking_store = app->store->blocking,
+        .metrics = SH_METRICS_API,
     };
     struct sh_listener_cfg admin = api;
     sh_status rc;
@@ -278,6 +427,11 @@ static sh_status start_listeners(sh_app *app)
     admin.routes = sh_admin_routes;
     admin.nroutes = sh_admin_routes_count;
     admin.threads = 1;
+    admin.metrics = SH_METRICS_ADMIN;
+    if ((rc = check_tables()) != SH_OK)
+        return rc;
+    sh_metrics_set_routes(SH_METRICS_API, sh_api_routes, sh_api_routes_count);
+    sh_metrics_set_routes(SH_METRICS_ADMIN, sh_admin_routes, sh_admin_routes_count);
     if ((rc = sh_server_start(&api, &app->api)) != SH_OK)
         return rc;
     return sh_server_start(&admin, &app->admin);

@@ -57,6 +57,9 @@ sh_status sh_app_admin_token_new(sh_app *app, char *out, size_t cap);
 int sh_app_admin_token_exists(sh_app *app);
 /* Checks a presented admin token. */
 sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len);
+/* Scrape token (GET /metrics and nothing else): makes a new one, replacing
+ * any old one, and writes the text into out. */
+sh_status sh_app_scrape_token_new(sh_app *app, char *out, size_t cap);
 
 /* The listeners' authentication (sh_authenticate_fn; arg is the sh_app):
  * app access tokens, the admin token, device tokens, relay credentials.

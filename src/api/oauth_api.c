@@ -1,6 +1,6 @@
 /*
  * oauth_api.c - the partner-facing OAuth endpoints (all form-encoded in,
- * JSON out, errors as RFC 6749 5.2 JSON through SH_ROUTE_OAUTH):
+ * JSON out, errors as RFC 6749 5.2 JSON through SH_ANSWER_OAUTH):
  *   POST /oauth/token       authorization_code, refresh_token
  *   POST /oauth/revoke      RFC 7009
  *   POST /oauth/introspect  RFC 7662

@@ -34,6 +34,7 @@ sh_status sh_api_sessions_create(sh_req *r)
         return sh_req_fail(r, SH_ERR_INVALID_REQUEST,
                            "field 'client' must be one of android, ios, web, cli");
     rc = sh_session_login(&sh_api_app(r)->auth, &in, &out);
+    sh_api_count_outcome(sh_metrics_login, rc);
     if (rc == SH_ERR_INVALID_REQUEST)
         return sh_req_fail(r, rc, "field 'device_name' must be 1 to 128 printable characters");
     if (rc != SH_OK)

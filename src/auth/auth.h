@@ -39,6 +39,7 @@ enum sh_principal_kind {
     SH_PRINCIPAL_DEVICE,   /* a device (device token) */
     SH_PRINCIPAL_RELAY,    /* a media relay (relay credential) */
     SH_PRINCIPAL_PARTNER,  /* an OAuth partner acting for a user (sh_oa_ token) */
+    SH_PRINCIPAL_ADMIN,    /* an admin credential (admin listener) */
 };
 
 /* Who is calling, as established from a verified credential. For a user:
@@ -56,6 +57,7 @@ typedef struct sh_principal {
     int64_t generation;
     sh_id client;    /* partner */
     unsigned scopes; /* partner: SH_SCOPE_* bits (oauth/scopes.h) */
+    unsigned roles;  /* admin: SH_ADMIN_* bits (http/request.h) */
 } sh_principal;
 
 #endif

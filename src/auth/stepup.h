@@ -30,7 +30,7 @@ int sh_stepup_recent(const sh_auth *a, const sh_principal *p);
  * "recovery_code" are read. Returns SH_OK, SH_ERR_REAUTH (stale login and
  * missing or wrong proof), SH_ERR_RATE_LIMITED (*retry_after_s, may be NULL)
  * or a store error. Slow when a password is given (Argon2id): call it from a
- * route in the hash pool (SH_ROUTE_HASH). */
+ * route in the hash pool (SH_POOL_HASH). */
 sh_status sh_stepup_check(const sh_auth *a, const sh_principal *p, const json_t *body,
                           int *retry_after_s);
 

@@ -30,6 +30,7 @@
 #define SH_TOKEN_ACCESS "sh_at_"
 #define SH_TOKEN_REFRESH "sh_rt_"
 #define SH_TOKEN_ADMIN "sh_ad_"
+#define SH_TOKEN_SCRAPE "sh_sc_"       /* Prometheus scrape credential: /metrics only */
 #define SH_TOKEN_MFA "sh_mt_"          /* second-factor challenge, minutes */
 #define SH_TOKEN_RESET "sh_pr_"        /* password reset, 30 minutes */
 #define SH_TOKEN_EMAIL_VERIFY "sh_ev_" /* e-mail verification */

@@ -12,7 +12,7 @@
  *            string or urlencoded body
  *   run:     whatever the handler returns
  * An error is rendered as problem+json, or as RFC 6749 error JSON on
- * SH_ROUTE_OAUTH routes, or as an HTML page on SH_ROUTE_HTML routes.
+ * SH_ANSWER_OAUTH routes, or as an HTML page on SH_ANSWER_HTML routes.
  * Nothing in here knows about libmicrohttpd.
  */
 #include "http/pipeline.h"
@@ -49,8 +49,6 @@ void sh_exchange_begin(sh_exchange *x, const sh_pipeline *pl, const char *method
     x->err =
         sh_router_match(pl->routes, pl->nroutes, method, path, &x->r, x->allow, sizeof(x->allow));
     x->limit = SH_BODY_LIMIT_DEFAULT;
-    if (x->r.route != NULL && x->r.route->body_limit != 0)
-        x->limit = x->r.route->body_limit;
     cl = src->header(src->ctx, "Content-Length");
     if (cl != NULL && strtoull(cl, NULL, 10) > x->limit)
         x->err = SH_ERR_TOO_LARGE;
@@ -128,7 +126,7 @@ static sh_status parse_body(sh_exchange *x)
     return SH_OK;
 }
 
-/* SH_ROUTE_FORM: a GET's query string, or an urlencoded body. */
+/* SH_BODY_FORM: a GET's query string, or an urlencoded body. */
 static sh_status parse_form(sh_exchange *x)
 {
     x->r.form = sh_form_new();
@@ -152,7 +150,30 @@ static sh_status parse_form(sh_exchange *x)
     return SH_OK;
 }
 
-/* Authentication and body or form parsing. */
+/* An admin route names the roles that may call it; the credential must
+ * hold one. A table row with none is refused by sh_route_table_check. */
+static sh_status check_roles(sh_exchange *x)
+{
+    if (x->r.route->auth != SH_AUTH_ADMIN || (x->r.principal.roles & x->r.route->roles) != 0)
+        return SH_OK;
+    return sh_req_fail(&x->r, SH_ERR_FORBIDDEN, "this credential's role cannot call this route");
+}
+
+static sh_status parse_request(sh_exchange *x)
+{
+    switch (x->r.route->body) {
+    case SH_BODY_JSON:
+        return parse_body(x);
+    case SH_BODY_JSON_OPT:
+        return x->len > 0 ? parse_body(x) : SH_OK;
+    case SH_BODY_FORM:
+        return parse_form(x);
+    default:
+        return SH_OK;
+    }
+}
+
+/* Authentication, the route's roles, and body or form parsing. */
 static sh_status prepare_rest(sh_exchange *x)
 {
     const struct sh_route *rt = x->r.route;
@@ -164,20 +185,16 @@ static sh_status prepare_rest(sh_exchange *x)
         if (rc != SH_OK)
             return rc;
         x->r.authenticated = 1;
+        if ((rc = check_roles(x)) != SH_OK)
+            return rc;
     }
-    if (rt->flags & SH_ROUTE_BODY)
-        return parse_body(x);
-    if ((rt->flags & SH_ROUTE_BODY_OPT) && x->len > 0)
-        return parse_body(x);
-    if (rt->flags & SH_ROUTE_FORM)
-        return parse_form(x);
-    return SH_OK;
+    return parse_request(x);
 }
 
-/* Whether this exchange runs off the event thread whatever its flags. */
+/* Whether this exchange runs off the event thread whatever its pool. */
 static int store_blocks(const sh_exchange *x)
 {
-    return x->pl->blocking_store && !(x->r.route->flags & SH_ROUTE_NOSTORE);
+    return x->pl->blocking_store && x->r.route->pool != SH_POOL_NOSTORE;
 }
 
 static sh_status prepare(sh_exchange *x)
@@ -188,7 +205,7 @@ static sh_status prepare(sh_exchange *x)
     if (rt->limit != 0 && x->pl->admit != NULL && (rc = x->pl->admit(x->pl->app, &x->r)) != SH_OK)
         return rc;
     if (store_blocks(x)) {
-        if (!(rt->flags & SH_ROUTE_CACHED)) {
+        if (rt->pool != SH_POOL_CACHED) {
             x->deferred = 1;
             return SH_OK;
         }
@@ -204,11 +221,25 @@ sh_status sh_exchange_prepare(sh_exchange *x)
     return x->err;
 }
 
+static int needs_authorize(const struct sh_route *rt)
+{
+    return rt->device_role != 0 || rt->stepup != SH_STEPUP_NONE;
+}
+
 void sh_exchange_run(sh_exchange *x)
 {
     if (x->deferred) {
         x->deferred = 0;
         if ((x->err = prepare_rest(x)) != SH_OK)
+            return;
+    }
+    if (needs_authorize(x->r.route)) {
+        /* a device role or a step-up reads the store: never from memory */
+        if (x->r.memory_only)
+            x->err = SH_WOULDBLOCK;
+        else /* fail closed on a listener that cannot check */
+            x->err = x->pl->authorize ? x->pl->authorize(x->pl->app, &x->r) : SH_ERR_INTERNAL;
+        if (x->err != SH_OK)
             return;
     }
     x->err = x->r.route->handler(&x->r);
@@ -243,9 +274,12 @@ static void common_headers(const sh_exchange *x, sh_response *out)
     add_header(out, "X-Content-Type-Options", "nosniff");
 }
 
-static unsigned route_flags(const sh_exchange *x) { return x->r.route ? x->r.route->flags : 0; }
+static enum sh_route_answer answer_kind(const sh_exchange *x)
+{
+    return x->r.route ? x->r.route->answer : SH_ANSWER_JSON;
+}
 
-/* What a browser page carries (SH_ROUTE_HTML): no framing, no referrer,
+/* What a browser page carries (SH_ANSWER_HTML): no framing, no referrer,
  * and a CSP unless the handler set its own. */
 static void page_headers(const sh_exchange *x, sh_response *out)
 {
@@ -272,7 +306,7 @@ static void text_answer(const sh_exchange *x, int status, char *body, size_t len
     common_headers(x, out);
     if (body != NULL && ctype != NULL)
         add_header(out, "Content-Type", ctype);
-    if (route_flags(x) & SH_ROUTE_HTML)
+    if (answer_kind(x) == SH_ANSWER_HTML)
         page_headers(x, out);
     for (int i = 0; i < x->r.nheaders; i++)
         add_header(out, x->r.headers[i].name, x->r.headers[i].value);
@@ -280,7 +314,7 @@ static void text_answer(const sh_exchange *x, int status, char *body, size_t len
         add_header(out, extra[i].name, extra[i].value);
 }
 
-/* RFC 6749 5.2 error JSON for SH_ROUTE_OAUTH routes. */
+/* RFC 6749 5.2 error JSON for SH_ANSWER_OAUTH routes. */
 static sh_status oauth_error(const sh_exchange *x, sh_status st, sh_response *out)
 {
     json_t *j = json_pack("{s:s}", "error", sh_status_oauth(st));
@@ -323,7 +357,7 @@ static sh_status html_error(const sh_exchange *x, sh_status st, sh_response *out
  * for one. */
 static const char *challenge(const sh_exchange *x, sh_status st)
 {
-    if (route_flags(x) & SH_ROUTE_SERVICE_KEY)
+    if (x->r.route != NULL && x->r.route->auth == SH_AUTH_SERVICE_KEY)
         return sh_status_http(st) == 401 ? "IFTTT-Service-Key realm=\"safehouse\"" : NULL;
     if (st == SH_ERR_INVALID_TOKEN)
         return "Bearer realm=\"safehouse\", error=\"invalid_token\"";
@@ -399,16 +433,16 @@ static sh_status success(const sh_exchange *x, sh_response *out)
 
 sh_status sh_exchange_render(const sh_exchange *x, sh_response *out)
 {
-    unsigned flags = route_flags(x);
+    enum sh_route_answer kind = answer_kind(x);
 
     memset(out, 0, sizeof(*out));
     if (x->err == SH_OK)
         return success(x, out);
     if (x->err == SH_ERR_OPTIONS)
         return options_answer(x, out);
-    if (flags & SH_ROUTE_OAUTH)
+    if (kind == SH_ANSWER_OAUTH)
         return oauth_error(x, x->err, out);
-    if (flags & SH_ROUTE_HTML)
+    if (kind == SH_ANSWER_HTML)
         return html_error(x, x->err, out);
     return problem(x, x->err, out);
 }
@@ -451,6 +485,7 @@ static sh_status own_header_values(sh_response *resp)
 
 /* ---- end of an exchange ------------------------------------------------- */
 
+/* The access log line and the request metrics, once per exchange. */
 void sh_exchange_log(const sh_exchange *x)
 {
     struct sh_log_request line;
@@ -460,9 +495,10 @@ void sh_exchange_log(const sh_exchange *x)
     memset(&line, 0, sizeof(line));
     line.req_id = x->r.req_id;
     line.method = x->r.method;
-    line.route = rt ? rt->pattern : "-";
+    line.route = rt ? rt->path : "-";
     line.status = x->err != SH_OK ? sh_status_http(x->err) : (x->r.status ? x->r.status : 200);
     line.dur_us = sh_clock_now_us() - x->start_us;
+    sh_metrics_request(x->pl->metrics, rt, line.status, line.dur_us);
     if (x->err != SH_OK && x->err != SH_ERR_OPTIONS)
         line.code = sh_status_code(x->err);
     if (x->r.authenticated && x->r.principal.kind == SH_PRINCIPAL_PARTNER) {

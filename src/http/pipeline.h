@@ -25,6 +25,7 @@
 #include "http/request.h"
 
 #include "http/html.h"
+#include "metrics/metrics.h"
 
 #define SH_ALLOW_MAX 64
 /* common (3) + Content-Type + page (3) + handler's + RFC 6749 extras (3) */
@@ -39,6 +40,13 @@ typedef sh_status (*sh_authenticate_fn)(void *app, enum sh_auth_kind kind, sh_re
  * thread before authentication, body parsing or any queued work. Returns
  * SH_OK or SH_ERR_RATE_LIMITED with r->retry_after set. Must not block. */
 typedef sh_status (*sh_admit_fn)(void *app, sh_req *r);
+
+/* The checks of a route's .device_role and .stepup, on an authenticated
+ * request with its body parsed, just before the handler and on the same
+ * thread. Returns SH_OK, or the refusal (404 not_found, 403 forbidden,
+ * 403 reauthentication_required, 429) with r->detail set. May block: it
+ * reads the store, and a step-up password costs an Argon2id hash. */
+typedef sh_status (*sh_authorize_fn)(void *app, sh_req *r);
 
 /* Returns the NUL-terminated value of request header `name` (matched
  * without regard to case), or NULL if absent. */
@@ -62,10 +70,12 @@ typedef struct sh_pipeline {
     void *app;
     sh_authenticate_fn authenticate;
     sh_admit_fn admit;
+    sh_authorize_fn authorize;        /* may be NULL when no route has a device role or step-up */
+    enum sh_metrics_listener metrics; /* whose request counts an exchange adds to */
     /* Store calls may wait on the network: authentication, parsing and the
-     * handler of every route but SH_ROUTE_NOSTORE ones wait for
+     * handler of every route but SH_POOL_NOSTORE ones wait for
      * sh_exchange_run, on a worker; admission stays on the event thread.
-     * SH_ROUTE_CACHED ones try memory on the event thread first. */
+     * SH_POOL_CACHED ones try memory on the event thread first. */
     int blocking_store;
 } sh_pipeline;
 
@@ -111,7 +121,7 @@ void sh_exchange_begin(sh_exchange *x, const sh_pipeline *pl, const char *method
  * and the rest is discarded). */
 void sh_exchange_append(sh_exchange *x, const char *data, size_t n);
 /* Admits (routes with a per-address limit), authenticates (if the route
- * needs it) and parses the body (JSON; optional JSON for SH_ROUTE_BODY_OPT)
+ * needs it) and parses the body (JSON; optional JSON for SH_BODY_JSON_OPT)
  * or the form (query string of a GET, urlencoded body otherwise) if the
  * route takes one. Returns x->err: SH_OK when the handler may run;
  * SH_ERR_RATE_LIMITED is the caller's to answer late (see tarpit.h). */
@@ -121,7 +131,7 @@ sh_status sh_exchange_prepare(sh_exchange *x);
  * touched by another meanwhile. */
 void sh_exchange_run(sh_exchange *x);
 /* After sh_exchange_run on the event thread: 1 when the handler could not
- * answer from memory (SH_ROUTE_CACHED) and sh_exchange_run must run again,
+ * answer from memory (SH_POOL_CACHED) and sh_exchange_run must run again,
  * on a worker; then the exchange is ready for it. */
 int sh_exchange_wants_worker(sh_exchange *x);
 /* Renders the answer: status, body and headers. Returns SH_OK, or

@@ -32,46 +32,90 @@ typedef struct sh_req sh_req;
 typedef sh_status (*sh_handler)(sh_req *r);
 
 enum sh_auth_kind {
-    SH_AUTH_NONE,    /* anyone */
-    SH_AUTH_USER,    /* app access token */
-    SH_AUTH_ADMIN,   /* admin token, admin listener only */
-    SH_AUTH_DEVICE,  /* device token */
-    SH_AUTH_RELAY,   /* media relay credential */
-    SH_AUTH_PARTNER, /* OAuth partner access token (sh_oa_) only */
+    SH_AUTH_NONE = 0,    /* anyone; a bearer token, if sent, is not read */
+    SH_AUTH_USER,        /* app access token, or a partner token where partner_scope allows */
+    SH_AUTH_ADMIN,       /* admin credential on the admin listener; .roles says which */
+    SH_AUTH_DEVICE,      /* device token */
+    SH_AUTH_RELAY,       /* media relay credential */
+    SH_AUTH_PARTNER,     /* OAuth partner access token (sh_oa_) only */
+    SH_AUTH_SERVICE_KEY, /* the IFTTT-Service-Key header of a registered client */
 };
 
-enum sh_route_flags {
-    SH_ROUTE_BODY = 1 << 0,        /* needs a JSON object body */
-    SH_ROUTE_HASH = 1 << 1,        /* runs Argon2id: handled in the hash pool */
-    SH_ROUTE_WRITE = 1 << 2,       /* waits on a durable commit: handled in the write pool */
-    SH_ROUTE_FORM = 1 << 3,        /* form parameters in r->form: the query string of a GET, an
-                                      application/x-www-form-urlencoded body otherwise */
-    SH_ROUTE_OAUTH = 1 << 4,       /* errors as RFC 6749 JSON ({"error": ...}), not problem+json */
-    SH_ROUTE_HTML = 1 << 5,        /* a browser page: errors as an HTML page, and every answer
-                                      carries CSP, X-Frame-Options: DENY and friends */
-    SH_ROUTE_BODY_OPT = 1 << 6,    /* a JSON object body is parsed when one is sent */
-    SH_ROUTE_NOSTORE = 1 << 7,     /* neither the handler nor its authentication reads the store */
-    SH_ROUTE_SERVICE_KEY = 1 << 8, /* authenticated by the IFTTT-Service-Key header (in the
-                                    * handler): a 401 challenges that scheme, not Bearer */
-    SH_ROUTE_CACHED = 1 << 9,      /* on a store that blocks (PostgreSQL): authentication reads
-                                    * no store, and the handler first runs on the event thread
-                                    * with r->memory_only set; it answers from a cache or returns
-                                    * SH_WOULDBLOCK, and then runs again on a worker */
+/* What the request carries. */
+enum sh_route_body {
+    SH_BODY_NONE = 0, /* ignored */
+    SH_BODY_JSON,     /* a JSON object, required */
+    SH_BODY_JSON_OPT, /* a JSON object when one is sent */
+    SH_BODY_FORM,     /* parameters in r->form: a GET's query string, else an urlencoded body */
 };
 
+/* Where the handler runs. On a store that blocks (PostgreSQL) every route
+ * but SH_POOL_NOSTORE leaves the event threads. */
+enum sh_route_pool {
+    SH_POOL_READ = 0, /* reads the store: the event thread on SQLite, a worker on PostgreSQL */
+    SH_POOL_NOSTORE,  /* neither the handler nor its authentication reads the store */
+    SH_POOL_CACHED,   /* like READ, but on a store that blocks authentication reads no store
+                       * and the handler first runs on the event thread with r->memory_only
+                       * set; it answers from a cache or returns SH_WOULDBLOCK, and then
+                       * runs again on a worker */
+    SH_POOL_HASH,     /* runs Argon2id: the hash pool */
+    SH_POOL_WRITE,    /* waits on a durable commit: the write pool */
+};
+
+/* Step-up (auth/stepup.h), enforced by the pipeline before the handler. */
+enum sh_route_stepup {
+    SH_STEPUP_NONE = 0,
+    SH_STEPUP_RECENT, /* a login within the step-up window, or proof in the body */
+    SH_STEPUP_PROOF,  /* proof in the body ("password", and "code"), however fresh the login */
+};
+
+/* How errors (and pages) are answered. */
+enum sh_route_answer {
+    SH_ANSWER_JSON = 0, /* JSON; errors as problem+json (RFC 9457) */
+    SH_ANSWER_OAUTH,    /* errors as RFC 6749 5.2 JSON ({"error": ...}) */
+    SH_ANSWER_HTML,     /* a browser page: errors as an HTML page, and every answer carries
+                         * CSP, X-Frame-Options: DENY and friends */
+};
+
+/* Operator roles (admin routes): a route lists the roles any of which may
+ * call it. The admin token holds them all; a scrape token holds
+ * SH_ADMIN_SCRAPE alone, so it can read /metrics and nothing else. */
+enum sh_admin_role {
+    SH_ADMIN_VIEWER = 1 << 0,   /* metrics, no personal values */
+    SH_ADMIN_SUPPORT = 1 << 1,  /* looks at accounts on a user's behalf */
+    SH_ADMIN_SECURITY = 1 << 2, /* revocation and incident response */
+    SH_ADMIN_OWNER = 1 << 3,    /* devices, relays, partner clients */
+    SH_ADMIN_SCRAPE = 1 << 4,   /* a Prometheus scrape credential: /metrics only */
+};
+#define SH_ADMIN_ALL                                                                               \
+    (SH_ADMIN_VIEWER | SH_ADMIN_SUPPORT | SH_ADMIN_SECURITY | SH_ADMIN_OWNER | SH_ADMIN_SCRAPE)
+
+/*
+ * One route. Rows are written with designated initializers; every field
+ * left out means "none": no credential, no body, the read pool, no step-up,
+ * never a partner token, no address limit, no role, no device role.
+ */
 struct sh_route {
     const char *method;
-    const char *pattern; /* "/v1/sessions/{id}": {x} matches one segment */
+    const char *path; /* "/v1/sessions/{id}": {x} matches one segment */
     sh_handler handler;
     enum sh_auth_kind auth;
-    unsigned flags;
-    size_t body_limit; /* 0 = SH_BODY_LIMIT_DEFAULT */
-    /* OAuth partner tokens (sh_oa_): the scopes (SH_SCOPE_* bits) of which
-     * a partner token must hold at least one to call this SH_AUTH_USER
-     * route. 0: never reachable with a partner token (accounts, sessions,
+    enum sh_route_body body;
+    enum sh_route_pool pool;
+    enum sh_route_stepup stepup; /* SH_AUTH_USER routes in the hash pool only */
+    enum sh_route_answer answer;
+    /* OAuth partner tokens (sh_oa_) on SH_AUTH_USER or SH_AUTH_PARTNER
+     * routes: the SH_SCOPE_* bits of which the token must hold at least
+     * one. 0: never reachable with a partner token (accounts, sessions,
      * sharing, health...). */
-    unsigned partner;
-    int limit; /* per-address limit (enum sh_limit_kind), 0 = none */
+    unsigned partner_scope;
+    int limit;      /* per-address limit (enum sh_limit_kind), 0 = none */
+    unsigned roles; /* SH_AUTH_ADMIN routes: enum sh_admin_role bits, any of which may call */
+    /* routes on one device ({id} is its id): the weakest share role that
+     * may call (SH_ROLE_* of devices/devices.h; owner 1 < controller 2 <
+     * viewer 3). A caller with no role on the device gets 404, as if it
+     * did not exist; one with a weaker role 403. 0: not a device route. */
+    int device_role;
 };
 
 struct sh_resp_header {
@@ -88,14 +132,14 @@ struct sh_req {
     char params[SH_PATH_PARAMS_MAX][SH_PATH_PARAM_LEN + 1];
     const char *bearer; /* Authorization bearer token, or NULL */
     size_t bearer_len;
-    json_t *body;  /* parsed JSON object, for SH_ROUTE_BODY */
-    sh_form *form; /* parsed parameters, for SH_ROUTE_FORM */
+    json_t *body;  /* parsed JSON object, for SH_BODY_JSON */
+    sh_form *form; /* parsed parameters, for SH_BODY_FORM */
     /* request headers, looked up through the server */
     const char *(*header_fn)(void *ctx, const char *name);
     void *header_ctx;
     sh_principal principal; /* valid when authenticated */
     int authenticated;
-    int memory_only; /* SH_ROUTE_CACHED on the event thread: no store call */
+    int memory_only; /* SH_POOL_CACHED on the event thread: no store call */
     char req_id[SH_REQ_ID_LEN + 1];
     uint8_t peer[SH_PEER_LEN]; /* the connection's client address (never logged) */
     int peer_known;
@@ -126,7 +170,7 @@ sh_status sh_req_redirect(sh_req *r, int status, const char *location);
 sh_status sh_req_add_header(sh_req *r, const char *name, const char *value);
 /* A request header's value, or NULL. Valid for the request. */
 const char *sh_req_header(sh_req *r, const char *name);
-/* Form parameter readers (SH_ROUTE_FORM). A parameter may appear at most
+/* Form parameter readers (SH_BODY_FORM). A parameter may appear at most
  * once (RFC 6749 3.1, 3.2); a repeated, missing (sh_req_param) or too long
  * one is SH_ERR_INVALID_REQUEST with a detail naming it. An empty value
  * counts as absent (RFC 6749 3.1). */

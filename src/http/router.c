@@ -64,7 +64,7 @@ sh_status sh_router_match(const struct sh_route *routes, size_t n, const char *m
         return SH_ERR_NO_ROUTE;
     /* the whole table is scanned: Allow lists every method of the path */
     for (size_t i = 0; i < n; i++) {
-        if (!match(routes[i].pattern, path, NULL))
+        if (!match(routes[i].path, path, NULL))
             continue;
         path_known = 1;
         if (found == NULL && serves(routes[i].method, method))
@@ -78,7 +78,7 @@ sh_status sh_router_match(const struct sh_route *routes, size_t n, const char *m
     allow_add(allow, allow_cap, "OPTIONS");
     if (found == NULL)
         return strcmp(method, "OPTIONS") == 0 ? SH_ERR_OPTIONS : SH_ERR_METHOD;
-    match(found->pattern, path, r->params);
+    match(found->path, path, r->params);
     r->route = found;
     return SH_OK;
 }

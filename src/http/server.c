@@ -142,11 +142,11 @@ static void slow_job(void *arg)
 
 static sh_workpool *pool_for(const struct conn_req *cr)
 {
-    unsigned flags = cr->x.r.route->flags;
+    enum sh_route_pool pool = cr->x.r.route->pool;
 
-    if (flags & SH_ROUTE_HASH)
+    if (pool == SH_POOL_HASH)
         return cr->srv->cfg.hash_pool;
-    if (flags & SH_ROUTE_WRITE)
+    if (pool == SH_POOL_WRITE)
         return cr->srv->cfg.write_pool;
     if (cr->x.deferred)
         return cr->srv->cfg.write_pool; /* a store that may wait on the network */
@@ -407,6 +407,8 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
     s->pl.app = cfg->app;
     s->pl.authenticate = cfg->authenticate;
     s->pl.admit = cfg->admit;
+    s->pl.authorize = cfg->authorize;
+    s->pl.metrics = cfg->metrics;
     s->pl.blocking_store = cfg->blocking_store;
     if (sh_tarpit_new(TARPIT_MS, TARPIT_CAP, &s->tarpit) != SH_OK) {
         free(s);

@@ -7,8 +7,8 @@
  * queued on the second call of the access handler, never the first: answering
  * on the first makes libmicrohttpd 0.9.75 close the connection.
  *
- * Routes that block are run in a worker pool: SH_ROUTE_HASH (Argon2id) in the
- * hash pool, SH_ROUTE_WRITE (a synchronous commit) in the write pool. The
+ * Routes that block are run in a worker pool: SH_POOL_HASH (Argon2id) in the
+ * hash pool, SH_POOL_WRITE (a synchronous commit) in the write pool. The
  * connection is suspended, the handler runs on a worker, and the connection
  * is resumed to send the answer. The event threads never run Argon2id nor
  * wait for fsync; two pools, so a login flood cannot starve other writes.
@@ -31,13 +31,15 @@ struct sh_listener_cfg {
     size_t nroutes;
     void *app;
     sh_authenticate_fn authenticate;
-    sh_admit_fn admit;       /* may be NULL */
-    unsigned threads;        /* daemons sharing the port (>= 1) */
-    sh_workpool *hash_pool;  /* for SH_ROUTE_HASH routes */
-    sh_workpool *write_pool; /* for SH_ROUTE_WRITE routes */
-    int blocking_store;      /* store calls may wait on the network: every route that
-                                reads it (not SH_ROUTE_NOSTORE) runs on write_pool,
-                                SH_ROUTE_CACHED ones only on a cache miss */
+    sh_admit_fn admit;                /* may be NULL */
+    sh_authorize_fn authorize;        /* may be NULL: no route with a device role or step-up */
+    enum sh_metrics_listener metrics; /* SH_METRICS_API or SH_METRICS_ADMIN */
+    unsigned threads;                 /* daemons sharing the port (>= 1) */
+    sh_workpool *hash_pool;           /* for SH_POOL_HASH routes */
+    sh_workpool *write_pool;          /* for SH_POOL_WRITE routes */
+    int blocking_store;               /* store calls may wait on the network: every route that
+                                         reads it (not SH_POOL_NOSTORE) runs on write_pool,
+                                         SH_POOL_CACHED ones only on a cache miss */
 };
 
 /* Binds and starts the listener. Returns SH_ERR_IO if the address cannot be

@@ -162,6 +162,8 @@ struct sh_store_mfa_ops {
                           sh_store_mail_cb cb, void *ctx);
     sh_status (*mail_done)(sh_store *st, const sh_id *id);
     sh_status (*mail_retry)(sh_store *st, const sh_id *id, int attempts, int64_t next_attempt_at);
+    /* How many mails wait in the outbox (for /metrics). */
+    sh_status (*mail_count)(sh_store *st, int64_t *count);
 
     /* Deletes challenges and one-time tokens that expired before `before`,
      * and limit buckets idle since before `before`. */

@@ -21,12 +21,14 @@ COMMANDS = [
     ("admin", "token-reset"),
     ("admin", "device", "provision"),
     ("admin", "relay", "create"),
+    ("admin", "scrape-token", "create"),
     ("admin", "oauth-client", "add"),
     ("admin", "oauth-client", "list"),
     ("admin", "oauth-client", "rotate-secret"),
     ("admin", "oauth-client", "disable"),
     ("admin", "migrate-store"),
     ("seed",),
+    ("routes",),
 ]
 # commands whose help lists their subcommands rather than flags
 GROUPS = [(), ("admin",), ("admin", "oauth-client"), ("bench-internal",)]
@@ -90,7 +92,7 @@ def test_serve_help_lists_every_serve_flag(server):
 def test_top_level_help_names_every_command(server):
     for spelling in ("--help", "-h", "help"):
         out = server.cli(spelling, data_dir=False).stdout.decode()
-        for word in ("serve", "admin", "seed", "revoke", "oauth-client", "migrate-store"):
+        for word in ("serve", "admin", "seed", "routes", "revoke", "oauth-client", "migrate-store"):
             assert word in out, (spelling, out)
 
 

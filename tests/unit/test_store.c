@@ -1051,6 +1051,37 @@ static void test_utoken_consume_once(void **state)
     assert_int_equal(consume_utoken(st, expired, SH_UTOKEN_PASSWORD_RESET, &out), SH_ERR_NOT_FOUND);
 }
 
+/* The outbox count /metrics shows: each insert adds one, each done takes one. */
+static void test_mail_count(void **state)
+{
+    sh_store *st = store_of(state);
+    sh_id user = add_user(st);
+    uint8_t ct[] = "sealed";
+    sh_mail_rec m = {.user_id = user,
+                     .kind = 1,
+                     .recipient_ct = ct,
+                     .recipient_ct_len = 6,
+                     .body_ct = ct,
+                     .body_ct_len = 6,
+                     .next_attempt_at = T0,
+                     .created_at = T0};
+    sh_id first;
+    int64_t n = -1;
+
+    expect_ok(sh_store_do(st, mfa, mail_count, &n));
+    assert_true(n == 0);
+    sh_id_random(&m.id);
+    first = m.id;
+    expect_ok(sh_store_do(st, mfa, mail_insert, &m));
+    sh_id_random(&m.id);
+    expect_ok(sh_store_do(st, mfa, mail_insert, &m));
+    expect_ok(sh_store_do(st, mfa, mail_count, &n));
+    assert_true(n == 2);
+    expect_ok(sh_store_do(st, mfa, mail_done, &first));
+    expect_ok(sh_store_do(st, mfa, mail_count, &n));
+    assert_true(n == 1);
+}
+
 static void test_totp_step_replay_refused(void **state)
 {
     sh_store *st = store_of(state);
@@ -1763,7 +1794,7 @@ static void test_schema_version_is_current_after_open(void **state)
         STORE_CASE(test_device_release_moves_generation, setup),                                   \
         STORE_CASE(test_challenge_consume_once, setup),                                            \
         STORE_CASE(test_challenge_consume_race, setup),                                            \
-        STORE_CASE(test_utoken_consume_once, setup),                                               \
+        STORE_CASE(test_utoken_consume_once, setup), STORE_CASE(test_mail_count, setup),           \
         STORE_CASE(test_totp_step_replay_refused, setup),                                          \
         STORE_CASE(test_code_consume_once, setup), STORE_CASE(test_code_consume_race, setup),      \
         STORE_CASE(test_oauth_refresh_state_machine, setup),                                       \

@@ -142,6 +142,7 @@ sh_status sh_pg_mail_insert(sh_store *st, const sh_mail_rec *m);
 sh_status sh_pg_mail_due(sh_store *st, int64_t now, int64_t lease_until, int limit,
                          sh_store_mail_cb cb, void *ctx);
 sh_status sh_pg_mail_done(sh_store *st, const sh_id *id);
+sh_status sh_pg_mail_count(sh_store *st, int64_t *count);
 sh_status sh_pg_mail_retry(sh_store *st, const sh_id *id, int attempts, int64_t next_attempt_at);
 
 extern const struct sh_store_mfa_ops sh_pg_mfa_ops;

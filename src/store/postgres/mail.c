@@ -24,6 +24,7 @@ static const char SQL_MAIL_DUE[] =
     "WHERE next_attempt_at<=$1 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) "
     "RETURNING id,user_id,kind,recipient_ct,body_ct,attempts,next_attempt_at,created_at";
 static const char SQL_MAIL_DONE[] = "DELETE FROM mail_outbox WHERE id=$1";
+static const char SQL_MAIL_COUNT[] = "SELECT count(*) FROM mail_outbox";
 static const char SQL_MAIL_RETRY[] =
     "UPDATE mail_outbox SET attempts=$1,next_attempt_at=$2 WHERE id=$3";
 
@@ -105,4 +106,18 @@ sh_status sh_pg_mail_retry(sh_store *st, const sh_id *id, int attempts, int64_t 
     sh_pg_p_i64(&p, next_attempt_at);
     sh_pg_p_id(&p, id);
     return sh_pg_run(c, SQL_MAIL_RETRY, &p, NULL);
+}
+
+sh_status sh_pg_mail_count(sh_store *st, int64_t *count)
+{
+    struct sh_pg_conn *c = sh_pg_conn(st);
+    sh_pg_params p;
+    PGresult *r = NULL;
+    sh_status rc;
+
+    sh_pg_params_init(&p);
+    if ((rc = sh_pg_query(c, SQL_MAIL_COUNT, &p, &r)) == SH_OK)
+        *count = PQntuples(r) == 1 ? sh_pg_col_i64(r, 0, 0) : 0;
+    PQclear(r);
+    return rc;
 }

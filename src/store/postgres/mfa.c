@@ -603,6 +603,7 @@ const struct sh_store_mfa_ops sh_pg_mfa_ops = {
     .mail_insert = sh_pg_mail_insert,
     .mail_due = sh_pg_mail_due,
     .mail_done = sh_pg_mail_done,
+    .mail_count = sh_pg_mail_count,
     .mail_retry = sh_pg_mail_retry,
     .prune = prune,
     .limit_get = limit_get,

@@ -14,6 +14,7 @@ static const char SQL_MAIL_DUE[] =
     "WHERE next_attempt_at<=?1 ORDER BY next_attempt_at LIMIT ?3) "
     "RETURNING id,user_id,kind,recipient_ct,body_ct,attempts,next_attempt_at,created_at";
 static const char SQL_MAIL_DONE[] = "DELETE FROM mail_outbox WHERE id=?";
+static const char SQL_MAIL_COUNT[] = "SELECT count(*) FROM mail_outbox";
 static const char SQL_MAIL_RETRY[] =
     "UPDATE mail_outbox SET attempts=?,next_attempt_at=? WHERE id=?";
 
@@ -103,4 +104,22 @@ sh_status sh_sq_mail_retry(sh_store *st, const sh_id *id, int attempts, int64_t 
     sqlite3_bind_int64(q, 2, next_attempt_at);
     sh_sq_bind_id(q, 3, id);
     return sh_sq_run(c, q, NULL);
+}
+
+sh_status sh_sq_mail_count(sh_store *st, int64_t *count)
+{
+    struct sh_sq_conn *c = sh_sq_conn(st);
+    sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_MAIL_COUNT) : NULL;
+    sh_status rc = SH_OK;
+    int r;
+
+    if (q == NULL)
+        return SH_ERR_STORE;
+    r = sqlite3_step(q);
+    if (r == SQLITE_ROW)
+        *count = sqlite3_column_int64(q, 0);
+    else
+        rc = sh_sq_step_error(c, r);
+    sh_sq_done(q);
+    return rc;
 }

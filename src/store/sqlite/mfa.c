@@ -495,6 +495,7 @@ const struct sh_store_mfa_ops sh_sq_mfa_ops = {
     .mail_insert = sh_sq_mail_insert,
     .mail_due = sh_sq_mail_due,
     .mail_done = sh_sq_mail_done,
+    .mail_count = sh_sq_mail_count,
     .mail_retry = sh_sq_mail_retry,
     .prune = prune,
     .limit_get = limit_get,
