@@ -157,64 +157,63 @@ def test_plain_http_to_the_tls_port_gets_no_answer(tls_server):
 # ---- versions and ciphers ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", ["-tls1", "-tls1_1"])
-def test_tls_1_0_and_1_1_refused(tls_server, version):
-    # SECLEVEL=0 lets this OpenSSL offer the old version at all; -msg shows
-    # that its ClientHello went out and no ServerHello came back
-    rc, out = s_client(tls_server.port, version, "-cipher", "DEFAULT:@SECLEVEL=0", "-msg")
+def assert_refused(port, *args):
+    """s_client with args sent a ClientHello (it could offer what it was told
+    to) and got no ServerHello: the server refused, not the client."""
+    rc, out = s_client(port, *args, "-msg")
+    assert "no cipher match" not in out and "no protocols available" not in out, \
+        "this OpenSSL cannot offer %s: %s" % (args, out)
     assert re.search(r"^>>> .*ClientHello", out, re.MULTILINE), out
     assert not re.search(r"^<<< .*ServerHello", out, re.MULTILINE), out
-    assert "Cipher is (NONE)" in out, out
+    assert rc != 0 and "Cipher is (NONE)" in out, out
+
+
+def assert_accepted(port, protocol, cipher, *args):
+    rc, out = s_client(port, *args)
+    assert rc == 0 and "New, %s, Cipher is %s" % (protocol, cipher) in out, out
+    return out
+
+
+# SECLEVEL=0 lets this OpenSSL offer old versions and weak choices at all
+@pytest.mark.parametrize("args", [
+    ["-tls1"], ["-tls1_1"],
+    ["-tls1_2", "-cipher", "AES128-SHA"],                 # RSA key exchange, CBC, SHA-1
+    ["-tls1_2", "-cipher", "AES256-GCM-SHA384"],          # RSA key exchange, even with GCM
+    ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA"],       # CBC with SHA-1
+    ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA384"],    # CBC with SHA-384
+    ["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"],  # finite-field DHE
+    ["-tls1_2", "-sigalgs", "RSA+SHA1"],                  # SHA-1 signature
+    ["-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"],
+    ["-tls1_3", "-groups", "ffdhe2048"],
+    ["-tls1_3", "-groups", "X448"],
+], ids=lambda a: "_".join(x.strip("-") for x in a))
+def test_old_versions_and_weak_choices_refused(tls_server, args):
+    if "-cipher" in args:
+        i = args.index("-cipher")
+        args = args[:i + 1] + [args[i + 1] + ":@SECLEVEL=0"] + args[i + 2:]
+    else:
+        args = args + ["-cipher", "DEFAULT:@SECLEVEL=0"]
+    assert_refused(tls_server.port, *args)
 
 
 @pytest.mark.parametrize("version,name", [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")])
 def test_tls_1_2_and_1_3_accepted(tls_server, rsa_pair, version, name):
-    rc, out = s_client(tls_server.port, version, "-CAfile", rsa_pair[0], "-verify_return_error")
-    assert rc == 0, out
-    assert re.search(r"New, %s, Cipher is " % re.escape(name), out), out
+    out = assert_accepted(tls_server.port, name, "", version, "-CAfile", rsa_pair[0],
+                          "-verify_return_error")
     assert "Verify return code: 0 (ok)" in out, out
 
 
-@pytest.mark.parametrize("cipher", [
-    "AES128-SHA",                   # RSA key exchange, CBC, SHA-1
-    "AES256-GCM-SHA384",            # RSA key exchange (no forward secrecy), even with GCM
-    "ECDHE-RSA-AES128-SHA",         # CBC with SHA-1
-    "ECDHE-RSA-AES256-SHA384",      # CBC with SHA-384
-    "DHE-RSA-AES128-GCM-SHA256",    # finite-field DHE
-])
-def test_weak_tls_1_2_ciphers_refused(tls_server, cipher):
-    rc, out = s_client(tls_server.port, "-tls1_2", "-cipher", cipher + ":@SECLEVEL=0", "-msg")
-    assert "no cipher match" not in out, "this OpenSSL cannot offer %s: %s" % (cipher, out)
-    assert re.search(r"^>>> .*ClientHello", out, re.MULTILINE), out
-    assert rc != 0 and "Cipher is (NONE)" in out, out
-
-
-@pytest.mark.parametrize("cipher", [
-    "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
-])
-def test_modern_tls_1_2_ciphers_accepted(tls_server, cipher):
-    rc, out = s_client(tls_server.port, "-tls1_2", "-cipher", cipher)
-    assert rc == 0 and "New, TLSv1.2, Cipher is %s" % cipher in out, out
-
-
-@pytest.mark.parametrize("args", [
-    ["-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"],   # not an AEAD we chose
-    ["-tls1_3", "-groups", "ffdhe2048"],                       # finite-field group
-    ["-tls1_3", "-groups", "X448"],                            # not in the list
-    ["-tls1_2", "-sigalgs", "RSA+SHA1", "-cipher", "DEFAULT:@SECLEVEL=0"],  # SHA-1 signature
-], ids=["ccm", "ffdhe2048", "x448", "sha1_signature"])
-def test_other_weak_choices_refused(tls_server, args):
-    rc, out = s_client(tls_server.port, *args, "-msg")
-    assert re.search(r"^>>> .*ClientHello", out, re.MULTILINE), out
-    assert rc != 0 and "Cipher is (NONE)" in out, out
-
-
-@pytest.mark.parametrize("suite", [
-    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-])
-def test_tls_1_3_suites_accepted(tls_server, suite):
-    rc, out = s_client(tls_server.port, "-tls1_3", "-ciphersuites", suite)
-    assert rc == 0 and "New, TLSv1.3, Cipher is %s" % suite in out, out
+@pytest.mark.parametrize("protocol,flag,cipher", [
+    ("TLSv1.2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"),
+    ("TLSv1.2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384"),
+    ("TLSv1.2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305"),
+    ("TLSv1.3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"),
+    ("TLSv1.3", "-ciphersuites", "TLS_AES_256_GCM_SHA384"),
+    ("TLSv1.3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"),
+], ids=lambda v: v.strip("-"))
+def test_modern_ciphers_accepted(tls_server, protocol, flag, cipher):
+    assert_accepted(tls_server.port, protocol, cipher,
+                    "-tls1_2" if protocol == "TLSv1.2" else "-tls1_3", flag, cipher)
 
 
 # ---- SIGHUP: reload --------------------------------------------------------------
