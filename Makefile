@@ -21,7 +21,7 @@
 #   make clean
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libsodium sqlite3 libpq libidn2 liboath libqrencode libcurl
+PKGS    := libmicrohttpd gnutls jansson libsodium sqlite3 libpq libidn2 liboath libqrencode libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

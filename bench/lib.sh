@@ -4,9 +4,13 @@
 #   bench_init TEMPLATE   WORK=$(mktemp -d TEMPLATE), PIDS=(); on exit (and on
 #                         INT/TERM/HUP) every pid in PIDS is stopped, the
 #                         script's bench_on_exit runs if it defines one, WORK goes
-#   free_port, wait_http URL
+#   free_port, wait_http URL [CA_FILE]
 #   start_server BIN DATA_DIR NAME [serve args...], stop_server PID
-#   start_nginx JSON      nginx's `return 200` with that body, on NGINX_PORT
+#   start_nginx JSON [CERT KEY]  nginx's `return 200` with that body, on
+#                         NGINX_PORT; with CERT and KEY also over TLS on
+#                         NGINX_TLS_PORT
+#   make_tls_cert DIR     a throw-away self-signed ECDSA P-256 certificate for
+#                         127.0.0.1: DIR/cert.pem, DIR/key.pem
 #   admin_token NAME      the admin token a fresh store printed at start
 #   wrk_run NAME URL [wrk args...] [-- script args...]
 #   fixtures NAME PORT APORT ADMIN [options...]   bench/fixtures.py
@@ -32,20 +36,38 @@ bench_cleanup() {
 }
 
 free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 200); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "bench: $1 not up" >&2; return 1; }
+# wait_http URL [CA_FILE]: until URL answers 2xx (an https URL checked against CA_FILE)
+wait_http() {
+    local ca=()
+    [ -n "${2:-}" ] && ca=(--cacert "$2")
+    for _ in $(seq 200); do curl -sf "${ca[@]}" "$1" >/dev/null && return 0; sleep 0.1; done
+    echo "bench: $1 not up" >&2
+    return 1
+}
+
+make_tls_cert() {
+    mkdir -p "$1"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -keyout "$1/key.pem" -out "$1/cert.pem" -subj /CN=bench.test \
+        -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+}
 
 # start_server BIN DATA_DIR NAME [serve args...]
 #   `BIN serve` on DATA_DIR with --no-access-log and two fresh loopback ports,
 #   output in $WORK/stdout-NAME and $WORK/stderr-NAME; returns once /healthz
-#   answers. Sets S_PORT, S_APORT and S_PID (also appended to PIDS).
+#   answers. Sets S_PORT, S_APORT and S_PID (also appended to PIDS), and
+#   S_URL and S_AURL: http://127.0.0.1:PORT, https:// with --tls-cert (whose
+#   file is then the CA that /healthz is checked against).
 start_server() {
-    local bin=$1 data=$2 name=$3; shift 3
+    local bin=$1 data=$2 name=$3 ca="" a prev=""; shift 3
+    for a in "$@"; do [ "$prev" = --tls-cert ] && ca=$a; prev=$a; done
     S_PORT=$(free_port); S_APORT=$(free_port)
+    S_URL="http${ca:+s}://127.0.0.1:$S_PORT" S_AURL="http${ca:+s}://127.0.0.1:$S_APORT"
     "$bin" serve --data-dir "$data" --listen "127.0.0.1:$S_PORT" --admin-listen "127.0.0.1:$S_APORT" \
         --no-access-log "$@" >"$WORK/stdout-$name" 2>"$WORK/stderr-$name" &
     S_PID=$!
     PIDS+=("$S_PID")
-    wait_http "http://127.0.0.1:$S_PORT/healthz" || { tail -n 5 "$WORK/stderr-$name" >&2; return 1; }
+    wait_http "$S_URL/healthz" "$ca" || { tail -n 5 "$WORK/stderr-$name" >&2; return 1; }
 }
 # stop_server PID: SIGTERM, wait until it has exited, drop it from PIDS
 stop_server() {
@@ -56,11 +78,21 @@ stop_server() {
     PIDS=("${keep[@]}")
 }
 
-# start_nginx JSON: nginx (2 workers, no access log) on a fresh loopback port
-#   answering every request `return 200` with the JSON body given; sets
-#   NGINX_PORT, appends its pid to PIDS. Wait for it with wait_http.
+# start_nginx JSON [CERT KEY]: nginx (2 workers, no access log) on a fresh
+#   loopback port answering every request `return 200` with the JSON body
+#   given; sets NGINX_PORT, appends its pid to PIDS. With CERT and KEY, the
+#   same also over TLS on NGINX_TLS_PORT, with the protocols and ciphers
+#   safehouse allows (TLS 1.2/1.3, ECDHE with AEAD, docs/security.md#tls).
+#   Wait for it with wait_http.
 start_nginx() {
+    local tls=""
     NGINX_PORT=$(free_port)
+    if [ $# -ge 3 ]; then
+        NGINX_TLS_PORT=$(free_port)
+        tls="listen 127.0.0.1:$NGINX_TLS_PORT ssl; ssl_certificate $2; ssl_certificate_key $3;
+    ssl_protocols TLSv1.2 TLSv1.3; ssl_prefer_server_ciphers on;
+    ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20; ssl_session_cache off; ssl_session_tickets off;"
+    fi
     mkdir -p "$WORK/nginx"
     cat >"$WORK/nginx/nginx.conf" <<CONF
 worker_processes 2;
@@ -73,6 +105,7 @@ http {
   fastcgi_temp_path $WORK/nginx; uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
   server {
     listen 127.0.0.1:$NGINX_PORT;
+    $tls
     location / { default_type application/json;
       return 200 '$1'; }
   }

@@ -4,6 +4,8 @@
 # Knobs: BENCH_SECONDS (default 10), BENCH_BIG_SESSIONS (default 1000000).
 # Refresh: every request presents a never-used refresh token (see
 # bench/refresh.lua); the tokens come from CONNS + 16 logins made first.
+# TLS: GET /v1/me on a server with --tls-cert next to nginx over TLS, same
+# throw-away certificate (ECDSA P-256), same protocols and ciphers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +16,10 @@ BIG=${BENCH_BIG_SESSIONS:-1000000}
 bench_init /tmp/safehouse-bench.XXXXXX
 json_field() { /usr/bin/python3 -c 'import json,sys;print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-# ---- nginx: return 200 with ~120 bytes of JSON -------------------------
-start_nginx '{"id":"0123456789abcdef0123456789abcdef","email":"bench@example.com","display_name":"Bench","created_at":"2026-01-01T00:00:00Z"}'
+# ---- nginx: return 200 with ~120 bytes of JSON, also over TLS --------------
+make_tls_cert "$WORK/tls"
+start_nginx '{"id":"0123456789abcdef0123456789abcdef","email":"bench@example.com","display_name":"Bench","created_at":"2026-01-01T00:00:00Z"}' \
+    "$WORK/tls/cert.pem" "$WORK/tls/key.pem"
 
 # ---- safehouse ------------------------------------------------------------
 start_server "$BIN" "$WORK/data" main
@@ -43,6 +47,21 @@ wrk_run "nginx_return_200" "http://127.0.0.1:$NGINX_PORT/"
 wrk_run "healthz" "http://127.0.0.1:$PORT/healthz"
 wrk_run "get_me" "http://127.0.0.1:$PORT/v1/me" -H "Authorization: Bearer $AT"
 wrk_run "get_devices" "http://127.0.0.1:$PORT/v1/devices" -H "Authorization: Bearer $AT"
+
+# ---- over TLS: a server of its own with the certificate nginx has ------------
+# wrk keeps its connections: this is the cost of TLS records, with one
+# handshake per connection at the start (no resumption on either side).
+start_server "$BIN" "$WORK/data-tls" tls --tls-cert "$WORK/tls/cert.pem" --tls-key "$WORK/tls/key.pem"
+TLS_URL=$S_URL PID_TLS=$S_PID
+CA=(--cacert "$WORK/tls/cert.pem")
+wait_http "https://127.0.0.1:$NGINX_TLS_PORT/" "$WORK/tls/cert.pem"
+curl -sf "${CA[@]}" -H "$H" "$TLS_URL/v1/accounts" \
+    -d '{"email":"bench@example.com","password":"correct horse battery staple","display_name":"Bench"}' >/dev/null
+AT_TLS=$(curl -sf "${CA[@]}" -H "$H" "$TLS_URL/v1/sessions" \
+    -d '{"email":"bench@example.com","password":"correct horse battery staple","client":"cli"}' | json_field access_token)
+wrk_run "nginx_tls_return_200" "https://127.0.0.1:$NGINX_TLS_PORT/"
+wrk_run "get_me_tls" "$TLS_URL/v1/me" -H "Authorization: Bearer $AT_TLS"
+stop_server "$PID_TLS"
 cat >"$WORK/login.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -150,6 +169,11 @@ def flood(sfx):
 floods = {"address_limits_on": flood("limits"), "address_limits_off": flood("pool")}
 for r in rows.values():
     r["ratio_to_nginx"] = round(r["rps"] / ng, 3)
+# TLS rows: also against nginx over TLS, the fair comparison
+ng_tls = rows["nginx_tls_return_200"]["rps"]
+for n, r in rows.items():
+    if n.endswith("_tls") or n.startswith("nginx_tls"):
+        r["ratio_to_nginx_tls"] = round(r["rps"] / ng_tls, 3)
 res = {
     "login_flood": floods,
     "http": rows,
@@ -164,6 +188,8 @@ print(f"{'endpoint':<20}{'req/s':>12}{'p50 us':>10}{'p99 us':>10}{'vs nginx':>10
 for n, r in rows.items():
     print(f"{n:<20}{r['rps']:>12.0f}{r['p50_us']:>10.0f}{r['p99_us']:>10.0f}{r['ratio_to_nginx']:>10.3f}{r['non_2xx']:>9}")
 a = res["argon2id"]
+print(f"over TLS: GET /v1/me {rows['get_me_tls']['rps']:.0f} req/s, "
+      f"{rows['get_me_tls']['ratio_to_nginx_tls']:.3f} of nginx over TLS")
 print(f"logins/s (POST /v1/sessions, 4 conns): {login_rps:.1f}   raw Argon2id/s: "
       f"{a['per_second_1_thread']:.1f} (1 thread), {a['per_second_all_threads']:.1f} ({a['threads']} threads)")
 print(f"token verifications/s in process: {res['token_verify']['per_second']:.0f} "

@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev
       libsqlite3-dev libpq-dev postgresql-15 python3-psycopg2 libidn2-dev liboath-dev
-      libqrencode-dev libcurl4-openssl-dev libcmocka-dev sqlite3 python3 python3-pytest python3-requests oathtool
+      libqrencode-dev libcurl4-openssl-dev libcmocka-dev libgnutls28-dev sqlite3 python3 python3-pytest
+      python3-requests oathtool openssl curl
       nodejs npm prometheus)
 case "${1:-}" in
 bench) pkgs+=(nginx-light wrk) ;;

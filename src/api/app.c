@@ -1,6 +1,10 @@
 /*
  * app.c - start-up, the revocation poller, signal handling and shut-down.
  *
+ * Signals: the main thread waits for them (every thread blocks them).
+ * SIGTERM and SIGINT stop; SIGHUP reloads the TLS certificate and key (a
+ * failed reload keeps the old ones) and is otherwise ignored.
+ *
  * Shut-down order matters: stop accepting, let the workers finish the jobs
  * they hold (they resume their connections), give in-flight requests a grace
  * period, stop the daemons, then close the store. Nothing acknowledged is
@@ -60,7 +64,7 @@ static sh_status make_data_dir(const char *dir)
 }
 
 /* The issuer is what partners are configured with: --issuer (the public
- * https URL behind a TLS proxy), else http://<listen>. */
+ * https URL behind a TLS proxy), else http(s)://<listen>. */
 static void init_oauth(sh_app *app, const sh_config *cfg)
 {
     sh_oauth *o = &app->oauth;
@@ -70,7 +74,8 @@ static void init_oauth(sh_app *app, const sh_config *cfg)
     if (cfg->issuer[0] != '\0')
         snprintf(o->issuer, sizeof(o->issuer), "%s", cfg->issuer);
     else
-        snprintf(o->issuer, sizeof(o->issuer), "http://%s", cfg->listen);
+        snprintf(o->issuer, sizeof(o->issuer), "%s://%s", cfg->tls_cert[0] ? "https" : "http",
+                 cfg->listen);
     n = strlen(o->issuer);
     while (n > 0 && o->issuer[n - 1] == '/')
         o->issuer[--n] = '\0';
@@ -89,6 +94,8 @@ sh_status sh_app_open(sh_app *app, const sh_config *cfg)
     app->cfg = *cfg;
     if (sodium_init() < 0)
         return SH_ERR_INTERNAL;
+    if (cfg->tls_cert[0] != '\0' && (rc = sh_tls_open(cfg->tls_cert, cfg->tls_key, &app->tls)))
+        return rc;
     if ((rc = make_data_dir(cfg->data_dir)) != SH_OK)
         return rc;
     if (sh_config_path(cfg, "master.key", path, sizeof(path)) != 0)
@@ -124,6 +131,7 @@ void sh_app_close(sh_app *app)
     sh_store_close(app->store);
     sh_revocation_free(app->rev);
     sh_keyring_free(app->kr);
+    sh_tls_free(app->tls);
     memset(app, 0, sizeof(*app));
 }
 
@@ -418,6 +426,7 @@ static sh_status start_listeners(sh_app *app)
         .write_pool = app->write_pool,
         .blocking_store = app->store->blocking,
         .metrics = SH_METRICS_API,
+        .tls = app->tls, /* the same certificate on both listeners */
     };
     struct sh_listener_cfg admin = api;
     sh_status rc;
@@ -454,16 +463,31 @@ static void print_first_admin_token(sh_app *app)
     sh_log_event(SH_LOG_INFO, "admin_token_created", NULL, NULL);
 }
 
-static int wait_for_signal(void)
+static void handled_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+}
+
+/* Returns at SIGTERM or SIGINT; answers SIGHUP on the way. */
+static void wait_for_stop(sh_app *app)
 {
     sigset_t set;
     int sig = 0;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigwait(&set, &sig);
-    return sig;
+    handled_signals(&set);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            return;
+        if (app->tls == NULL)
+            sh_log_event(SH_LOG_INFO, "sighup_ignored", "reason", "no_tls");
+        else
+            (void)sh_tls_reload(app->tls); /* logs either way */
+    }
 }
 
 static sh_status start_mailer(sh_app *app)
@@ -516,10 +540,8 @@ int sh_app_serve(sh_app *app)
     sigset_t set;
     int code = 1;
 
-    /* Block the stop signals in every thread; the main thread waits for them. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
+    /* Block our signals in every thread; the main thread waits for them. */
+    handled_signals(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -547,7 +569,7 @@ int sh_app_serve(sh_app *app)
     print_first_admin_token(app);
     sh_log_event(SH_LOG_INFO, "listening", "listen", app->cfg.listen);
     sh_log_event(SH_LOG_INFO, "admin_listening", "listen", app->cfg.admin_listen);
-    wait_for_signal();
+    wait_for_stop(app);
     sh_log_event(SH_LOG_INFO, "shutting_down", NULL, NULL);
     code = 0;
 out:

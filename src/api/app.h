@@ -29,14 +29,16 @@ typedef struct sh_app {
     sh_mail_sender *mailer;
     sh_server *api;
     sh_server *admin;
+    sh_tls *tls; /* NULL: plain HTTP */
     pthread_t poller;
     int poller_started;
     volatile int stopping;
 } sh_app;
 
-/* Opens the data dir: creates it (0700), the master key (0600) and the
- * database on first use; loads revocation rules. *first_start is set when
- * the database had no admin token yet. */
+/* Loads the TLS certificate and key when cfg names them (before anything
+ * is created: a start that fails on them leaves nothing), then opens the
+ * data dir: creates it (0700), the master key (0600) and the database on
+ * first use; loads revocation rules. */
 sh_status sh_app_open(sh_app *app, const sh_config *cfg);
 /* Closes everything sh_app_open and sh_app_serve opened. */
 void sh_app_close(sh_app *app);
@@ -47,7 +49,8 @@ void sh_app_close(sh_app *app);
  * so that they run against the same app. Undo with sh_app_stop_services. */
 sh_status sh_app_start_services(sh_app *app);
 void sh_app_stop_services(sh_app *app);
-/* Runs `safehouse serve` until SIGTERM/SIGINT. Returns a process exit code. */
+/* Runs `safehouse serve` until SIGTERM/SIGINT; SIGHUP reloads the TLS
+ * certificate and key. Returns a process exit code. */
 int sh_app_serve(sh_app *app);
 
 /* Admin token: makes a new one, stores its hash (replacing any old one) and

@@ -89,6 +89,8 @@ enum {
     OPT_OAUTH_CODE_TTL,
     OPT_STORE,
     OPT_SECURITY_CONTACT,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
 };
 
 /* Every flag of `safehouse serve`; docs/operations.md has the same table. */
@@ -116,22 +118,28 @@ static const sh_cli_flag serve_flags[] = {
     {"reauth-window", "SECONDS", OPT_REAUTH_WINDOW,
      "a login this recent passes step-up, 1-3600 (default 300)"},
     {"no-address-limits", NULL, OPT_NO_ADDRESS_LIMITS, "turn the per-client-address limits off"},
-    {"issuer", "URL", OPT_ISSUER, "OAuth issuer URL (env SAFEHOUSE_ISSUER; default http://LISTEN)"},
+    {"issuer", "URL", OPT_ISSUER,
+     "OAuth issuer URL (env SAFEHOUSE_ISSUER; default http://LISTEN, https:// with TLS)"},
     {"oauth-access-ttl", "SECONDS", OPT_OAUTH_ACCESS_TTL,
      "partner access token lifetime, 360-86400 (default 3600)"},
     {"oauth-code-ttl", "SECONDS", OPT_OAUTH_CODE_TTL,
      "authorization code lifetime, 1-600 (default 600)"},
     {"security-contact", "URI", OPT_SECURITY_CONTACT,
      "Contact: of /.well-known/security.txt (mailto:, https: or tel:; default: no file)"},
+    {"tls-cert", "FILE", OPT_TLS_CERT,
+     "serve HTTPS on both listeners with this PEM certificate chain (with --tls-key)"},
+    {"tls-key", "FILE", OPT_TLS_KEY,
+     "the PEM private key of --tls-cert; SIGHUP reloads both files"},
     SH_CLI_FLAG_HELP,
 };
 
 const sh_cli_cmd sh_config_serve_cmd = {
     .name = "serve",
     .synopsis = "[FLAGS]",
-    .summary = "Runs the public API and the admin API until SIGTERM or SIGINT. Flags override\n"
-               "the environment (SAFEHOUSE_*), which overrides the defaults; the master key is\n"
-               "SAFEHOUSE_MASTER_KEY (64 hex characters) or DIR/master.key.",
+    .summary = "Runs the public API and the admin API until SIGTERM or SIGINT; SIGHUP reloads\n"
+               "the TLS certificate and key. Flags override the environment (SAFEHOUSE_*),\n"
+               "which overrides the defaults; the master key is SAFEHOUSE_MASTER_KEY (64 hex\n"
+               "characters) or DIR/master.key.",
     .flags = serve_flags,
     .nflags = sizeof(serve_flags) / sizeof(serve_flags[0]),
 };
@@ -147,6 +155,19 @@ static int set_security_contact(sh_config *c, const char *v)
         return -1;
     }
     set_str(c->security_contact, sizeof(c->security_contact), v);
+    return 0;
+}
+
+static int set_tls_flag(sh_config *c, int opt, const char *arg)
+{
+    char *dst = opt == OPT_TLS_CERT ? c->tls_cert : c->tls_key;
+
+    if (arg[0] == '\0' || strlen(arg) >= SH_CONFIG_PATH_MAX) {
+        fprintf(stderr, "safehouse: --%s needs a file name of at most %d characters\n",
+                opt == OPT_TLS_CERT ? "tls-cert" : "tls-key", SH_CONFIG_PATH_MAX - 1);
+        return -1;
+    }
+    set_str(dst, SH_CONFIG_PATH_MAX, arg);
     return 0;
 }
 
@@ -267,6 +288,9 @@ static int serve_flag(void *ctx, int opt, const char *arg)
         return 0;
     case OPT_SECURITY_CONTACT:
         return set_security_contact(c, arg);
+    case OPT_TLS_CERT:
+    case OPT_TLS_KEY:
+        return set_tls_flag(c, opt, arg);
     case OPT_SMTP_URL:
     case OPT_MAIL_FROM:
     case OPT_MAIL_SPOOL:
@@ -282,7 +306,15 @@ static int serve_flag(void *ctx, int opt, const char *arg)
 
 int sh_config_parse_serve(sh_config *c, int argc, char **argv)
 {
-    return sh_cli_parse(&sh_config_serve_cmd, argc, argv, serve_flag, c);
+    int rc = sh_cli_parse(&sh_config_serve_cmd, argc, argv, serve_flag, c);
+
+    /* half a TLS configuration is a mistake, not plain HTTP */
+    if (rc == SH_CLI_OK && (c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+        fprintf(stderr, "safehouse: --tls-cert and --tls-key go together: give both or neither\n");
+        sh_cli_usage(stderr, &sh_config_serve_cmd);
+        return SH_CLI_ERR;
+    }
+    return rc;
 }
 
 int sh_config_set_store(sh_config *c, const char *url)

@@ -38,6 +38,8 @@ typedef struct sh_config {
     int64_t oauth_access_ttl_s;          /* partner access tokens (>= 360) */
     int64_t oauth_code_ttl_s;            /* authorization codes (<= 600) */
     char security_contact[256];          /* security.txt Contact: URI; "" : no file */
+    char tls_cert[SH_CONFIG_PATH_MAX];   /* PEM chain; "" : plain HTTP (with tls_key) */
+    char tls_key[SH_CONFIG_PATH_MAX];    /* PEM private key of tls_cert */
 } sh_config;
 
 /* Fills defaults, then applies the environment. */

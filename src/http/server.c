@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "core/log.h"
@@ -40,6 +41,9 @@
 /* Refusals for being too fast (429) are answered this late; see tarpit.h. */
 #define TARPIT_MS 250
 #define TARPIT_CAP 8192
+/* Two years, what Mozilla's TLS guidelines give; no includeSubDomains: the
+ * other hosts of the operator's domain are not ours to commit to HTTPS. */
+#define HSTS_VALUE "max-age=63072000"
 
 enum req_state { ST_NEW, ST_RUNNING, ST_DONE };
 
@@ -126,6 +130,8 @@ static enum MHD_Result respond(struct conn_req *cr)
     }
     for (size_t i = 0; i < out.nheaders; i++)
         MHD_add_response_header(resp, out.headers[i].name, out.headers[i].value);
+    if (cr->srv->cfg.tls != NULL)
+        MHD_add_response_header(resp, "Strict-Transport-Security", HSTS_VALUE);
     ret = MHD_queue_response(cr->conn, (unsigned)out.status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -270,6 +276,48 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* ---- TLS ------------------------------------------------------------------ */
+
+/* A connection holds the credential it was accepted under (its socket
+ * context) from accept to close; GnuTLS has let go of it by then
+ * (libmicrohttpd deinits the session before it reports the close). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    sh_server *srv = cls;
+
+    (void)conn;
+    if (srv->cfg.tls == NULL)
+        return;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = sh_tls_acquire(srv->cfg.tls);
+    } else {
+        sh_tls_release(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* gnutls_certificate_retrieve_function2: the handshake's chain and key are
+ * those of the connection's credential. libmicrohttpd sets the session's
+ * pointer to its connection. */
+static int tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                        const gnutls_pk_algorithm_t *algos, int nalgos, gnutls_pcert_st **chain,
+                        unsigned int *nchain, gnutls_privkey_t *key)
+{
+    struct MHD_Connection *conn = gnutls_session_get_ptr(session);
+    const union MHD_ConnectionInfo *ci =
+        conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+
+    (void)req_ca_dn;
+    (void)nreqs;
+    (void)algos;
+    (void)nalgos;
+    if (ci == NULL || ci->socket_context == NULL)
+        return -1;
+    sh_tls_cred_parts(ci->socket_context, chain, nchain, key);
+    return 0;
+}
+
 /* ---- lifecycle ------------------------------------------------------------ */
 
 int sh_server_parse_addr(const char *text, void *storage, size_t *len)
@@ -389,6 +437,14 @@ sh_status sh_server_check_addrs(const char *listen, const char *admin_listen)
 
 sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
 {
+    static char priorities[] = SH_TLS_PRIORITIES;
+    /* without TLS, an empty list; with it, the credential callback and the
+     * protocol versions and ciphers of crypto/tls.h */
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)tls_retrieve},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, priorities},
+        {MHD_OPTION_END, 0, NULL},
+    };
     struct sockaddr_storage addr;
     size_t addr_len = 0;
     sh_server *s;
@@ -398,6 +454,8 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
         return SH_ERR_IO;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (cfg->tls != NULL)
+        flags |= MHD_USE_TLS;
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return SH_ERR_NOMEM;
@@ -424,7 +482,9 @@ sh_status sh_server_start(const struct sh_listener_cfg *cfg, sh_server **out)
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+            on_connection, s, MHD_OPTION_ARRAY, cfg->tls != NULL ? tls_opts : tls_opts + 2,
+            MHD_OPTION_END);
         if (s->daemons[i] == NULL) {
             sh_log_event(SH_LOG_ERROR, "listen_failed", "listener", cfg->name);
             sh_server_stop(s, 0);

@@ -12,6 +12,10 @@
  * connection is suspended, the handler runs on a worker, and the connection
  * is resumed to send the answer. The event threads never run Argon2id nor
  * wait for fsync; two pools, so a login flood cannot starve other writes.
+ *
+ * With TLS (cfg.tls), every accepted connection takes a reference to the
+ * credential current at that moment and keeps it until it closes, so a
+ * reload changes the certificate of new handshakes only (crypto/tls.h).
  */
 #ifndef SH_SERVER_H
 #define SH_SERVER_H
@@ -19,6 +23,7 @@
 #include <stddef.h>
 
 #include "core/workpool.h"
+#include "crypto/tls.h"
 #include "http/pipeline.h"
 #include "http/request.h"
 
@@ -40,6 +45,8 @@ struct sh_listener_cfg {
     int blocking_store;               /* store calls may wait on the network: every route that
                                          reads it (not SH_POOL_NOSTORE) runs on write_pool,
                                          SH_POOL_CACHED ones only on a cache miss */
+    sh_tls *tls;                      /* NULL: plain HTTP; else HTTPS with its credential
+                                         (outlives the listener) and HSTS on every answer */
 };
 
 /* Binds and starts the listener. Returns SH_ERR_IO if the address cannot be

@@ -419,8 +419,13 @@ class Server:
         self.admin_port = free_port()
         while self.admin_port == self.port:
             self.admin_port = free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.admin = "http://127.0.0.1:%d" % self.admin_port
+        # with --tls-cert both listeners speak HTTPS, and that file is the CA
+        # (test certificates are self-signed)
+        args = self.extra_args
+        self.tls_ca = args[args.index("--tls-cert") + 1] if "--tls-cert" in args[:-1] else None
+        scheme = "https" if self.tls_ca else "http"
+        self.base = "%s://127.0.0.1:%d" % (scheme, self.port)
+        self.admin = "%s://127.0.0.1:%d" % (scheme, self.admin_port)
         self.stdout_path = os.path.join(self.workdir, "%s.stdout.%d" % (self.name, self.starts))
         self.stderr_path = os.path.join(self.workdir, "%s.stderr.%d" % (self.name, self.starts))
         self._stderr_paths.append(self.stderr_path)
@@ -446,7 +451,7 @@ class Server:
                 if url in ready:
                     continue
                 try:
-                    r = requests.get(url + "/healthz", timeout=1)
+                    r = requests.get(url + "/healthz", timeout=1, verify=self.tls_ca or True)
                     if r.status_code == 200:
                         ready.add(url)
                 except requests.RequestException:
@@ -581,6 +586,8 @@ class Server:
         if headers:
             h.update(headers)
         s = session or self.http
+        # explicit: REQUESTS_CA_BUNDLE in the environment would win over a session's
+        kw.setdefault("verify", self.tls_ca or True)
         return s.request(method, url, json=json, data=data, headers=h,
                          timeout=kw.pop("timeout", HTTP_TIMEOUT), **kw)
 

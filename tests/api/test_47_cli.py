@@ -37,7 +37,8 @@ SERVE_FLAGS = {
     "--data-dir", "--store", "--listen", "--admin-listen", "--threads", "--access-ttl",
     "--argon2-ops", "--argon2-mem-kib", "--hash-queue", "--no-access-log", "--debug",
     "--smtp-url", "--mail-from", "--mail-spool", "--reauth-window", "--no-address-limits",
-    "--issuer", "--oauth-access-ttl", "--oauth-code-ttl", "--security-contact",
+    "--issuer", "--oauth-access-ttl", "--oauth-code-ttl", "--security-contact", "--tls-cert",
+    "--tls-key",
 }
 
 
