@@ -99,14 +99,17 @@ static sh_status basic_credentials(const char *h, char *id, size_t id_cap, char 
     return SH_OK;
 }
 
-/* Authenticates the calling client; fresh: see sh_oauth_client_authenticate. */
-static sh_status client_auth(sh_req *r, int fresh, sh_oauth_client_rec *client)
+/* Authenticates the calling client (how: see sh_oauth_client_authenticate);
+ * from memory alone when the exchange is on an event thread. */
+static sh_status client_auth(sh_req *r, enum sh_client_read how, sh_oauth_client_rec *client)
 {
     const char *h = sh_req_header(r, "Authorization");
     const char *post_id = NULL, *post_secret = NULL;
     char id[CLIENT_ID_MAX + 1], secret[SECRET_MAX + 1];
     sh_status rc;
 
+    if (r->memory_only)
+        how = SH_CLIENT_MEMORY;
     if ((rc = sh_req_param_opt(r, "client_id", CLIENT_ID_MAX, &post_id)) ||
         (rc = sh_req_param_opt(r, "client_secret", SECRET_MAX, &post_secret)))
         return rc;
@@ -121,13 +124,13 @@ static sh_status client_auth(sh_req *r, int fresh, sh_oauth_client_rec *client)
         if (post_id != NULL && strcmp(post_id, id) != 0)
             rc = sh_req_fail(r, SH_ERR_INVALID_REQUEST, "client_id differs from the Basic one");
         else
-            rc = sh_oauth_client_authenticate(oauth(r), id, secret, strlen(secret), fresh, client);
+            rc = sh_oauth_client_authenticate(oauth(r), id, secret, strlen(secret), how, client);
         sodium_memzero(secret, sizeof(secret));
         return rc;
     }
     if (post_id == NULL || post_secret == NULL)
         return sh_req_fail(r, SH_ERR_INVALID_CLIENT, "client authentication is required");
-    return sh_oauth_client_authenticate(oauth(r), post_id, post_secret, strlen(post_secret), fresh,
+    return sh_oauth_client_authenticate(oauth(r), post_id, post_secret, strlen(post_secret), how,
                                         client);
 }
 
@@ -195,7 +198,7 @@ sh_status sh_api_oauth_token(sh_req *r)
     const char *grant_type;
     sh_status rc;
 
-    if ((rc = client_auth(r, 1, &client)) != SH_OK)
+    if ((rc = client_auth(r, SH_CLIENT_FRESH, &client)) != SH_OK)
         return rc;
     if ((rc = sh_req_param(r, "grant_type", 64, &grant_type)) != SH_OK)
         return rc;
@@ -214,7 +217,7 @@ sh_status sh_api_oauth_revoke(sh_req *r)
     const char *token, *hint;
     sh_status rc;
 
-    if ((rc = client_auth(r, 0, &client)) != SH_OK)
+    if ((rc = client_auth(r, SH_CLIENT_CACHED, &client)) != SH_OK)
         return rc;
     if ((rc = sh_req_param(r, "token", SH_TOKEN_MAX, &token)) ||
         (rc = sh_req_param_opt(r, "token_type_hint", 32, &hint)))
@@ -239,11 +242,14 @@ sh_status sh_api_oauth_introspect(sh_req *r)
     json_t *j;
     sh_status rc;
 
-    if ((rc = client_auth(r, 0, &client)) != SH_OK)
+    if ((rc = client_auth(r, SH_CLIENT_CACHED, &client)) != SH_OK)
         return rc;
     if ((rc = sh_req_param(r, "token", SH_TOKEN_MAX, &token)) ||
         (rc = sh_req_param_opt(r, "token_type_hint", 32, &hint)))
         return rc;
+    /* only an access token is decided from memory; a refresh token reads its grant */
+    if (r->memory_only && strncmp(token, SH_TOKEN_OAUTH_ACCESS, strlen(SH_TOKEN_OAUTH_ACCESS)) != 0)
+        return SH_WOULDBLOCK;
     if ((rc = sh_oauth_introspect(oauth(r), &client, token, &in)) != SH_OK)
         return rc;
     if (!in.active)

@@ -53,8 +53,9 @@ static const char *broken_rule(const struct sh_route *rt)
         return "unknown partner scope";
     if (rt->pool == SH_POOL_NOSTORE && rt->auth != SH_AUTH_NONE)
         return "authentication reads the store: not on a nostore route";
-    if (rt->pool == SH_POOL_CACHED && (rt->auth != SH_AUTH_USER || rt->device_role != 0))
-        return "a cached route is a user route with no device role";
+    if (rt->pool == SH_POOL_CACHED && ((rt->auth != SH_AUTH_USER && rt->auth != SH_AUTH_NONE) ||
+                                       rt->device_role != 0 || rt->stepup != SH_STEPUP_NONE))
+        return "a cached route is a user or public route with no device role or step-up";
     if (rt->answer != SH_ANSWER_JSON && rt->body != SH_BODY_FORM)
         return "OAuth and HTML routes take a form";
     return NULL;

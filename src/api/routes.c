@@ -265,6 +265,7 @@ const struct sh_route sh_api_routes[] = {
      .path = "/oauth/introspect",
      .handler = sh_api_oauth_introspect,
      .body = SH_BODY_FORM,
+     .pool = SH_POOL_CACHED,
      .answer = SH_ANSWER_OAUTH},
     {.method = "GET",
      .path = "/.well-known/oauth-authorization-server",

@@ -79,6 +79,8 @@ sh_status sh_client_cache_get(sh_client_cache *cc, sh_store *st, const sh_id *id
         if (hit)
             return SH_OK;
     }
+    if (st == NULL)
+        return SH_WOULDBLOCK;
     rc = sh_store_do(st, oauth, client_get, id, out);
     if (rc != SH_OK || cc == NULL)
         return rc;

@@ -33,7 +33,8 @@ typedef struct sh_client_cache sh_client_cache;
 sh_client_cache *sh_client_cache_new(void);
 void sh_client_cache_free(sh_client_cache *cc);
 /* The client row for id, from the cache while fresh, else from the store
- * (and then cached). cc may be NULL: straight to the store. */
+ * (and then cached). cc may be NULL: straight to the store. st may be
+ * NULL: the cache alone, SH_WOULDBLOCK on a miss. */
 sh_status sh_client_cache_get(sh_client_cache *cc, sh_store *st, const sh_id *id,
                               sh_oauth_client_rec *out);
 /* Forgets id (after this process changed its row). cc may be NULL. */

@@ -232,23 +232,31 @@ sh_status sh_oauth_client_disable(const sh_oauth *o, const sh_id *id)
     return rc;
 }
 
-sh_status sh_oauth_client_find(const sh_oauth *o, const char *id_text, sh_oauth_client_rec *out)
+/* The enabled client id names: from the cache while fresh, else the store;
+ * st NULL: the cache alone (SH_WOULDBLOCK on a miss). */
+static sh_status client_find(const sh_oauth *o, sh_store *st, const char *id_text,
+                             sh_oauth_client_rec *out)
 {
     sh_id id;
     sh_status rc;
 
     if (id_text == NULL || sh_id_from_hex(id_text, &id) != 0)
         return SH_ERR_NOT_FOUND;
-    rc = sh_client_cache_get(o->clients, o->auth->store, &id, out);
+    rc = sh_client_cache_get(o->clients, st, &id, out);
     if (rc == SH_OK && out->disabled_at != 0)
         rc = SH_ERR_NOT_FOUND;
     return rc;
 }
 
-static sh_status check_secret(const sh_oauth *o, const char *id_text,
+sh_status sh_oauth_client_find(const sh_oauth *o, const char *id_text, sh_oauth_client_rec *out)
+{
+    return client_find(o, o->auth->store, id_text, out);
+}
+
+static sh_status check_secret(const sh_oauth *o, sh_store *st, const char *id_text,
                               const uint8_t hash[SH_HASH_LEN], sh_oauth_client_rec *out)
 {
-    sh_status rc = sh_oauth_client_find(o, id_text, out);
+    sh_status rc = client_find(o, st, id_text, out);
 
     if (rc == SH_ERR_NOT_FOUND)
         return SH_ERR_INVALID_CLIENT;
@@ -259,11 +267,14 @@ static sh_status check_secret(const sh_oauth *o, const char *id_text,
 
 /* The cache may hold a row another node has changed since: a fresh check
  * reads the row first; a failed one reads it again before it refuses, so a
- * secret just rotated elsewhere works at once. */
+ * secret just rotated elsewhere works at once. From memory alone, a failure
+ * is never final: the caller asks again with the store. */
 sh_status sh_oauth_client_authenticate(const sh_oauth *o, const char *id_text, const char *secret,
-                                       size_t secret_len, int fresh, sh_oauth_client_rec *out)
+                                       size_t secret_len, enum sh_client_read how,
+                                       sh_oauth_client_rec *out)
 {
     uint8_t raw[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
+    sh_store *st = how == SH_CLIENT_MEMORY ? NULL : o->auth->store;
     sh_status rc;
     sh_id id;
 
@@ -272,12 +283,14 @@ sh_status sh_oauth_client_authenticate(const sh_oauth *o, const char *id_text, c
         return SH_ERR_INVALID_CLIENT;
     sh_hash_secret(o->auth->kr, SECRET_DOMAIN, raw, sizeof(raw), hash);
     sodium_memzero(raw, sizeof(raw));
-    if (fresh)
+    if (how == SH_CLIENT_FRESH)
         sh_client_cache_drop(o->clients, &id);
-    rc = check_secret(o, id_text, hash, out);
-    if (rc == SH_ERR_INVALID_CLIENT && !fresh) {
+    rc = check_secret(o, st, id_text, hash, out);
+    if (rc == SH_ERR_INVALID_CLIENT && how == SH_CLIENT_MEMORY)
+        rc = SH_WOULDBLOCK;
+    if (rc == SH_ERR_INVALID_CLIENT && how == SH_CLIENT_CACHED) {
         sh_client_cache_drop(o->clients, &id);
-        rc = check_secret(o, id_text, hash, out);
+        rc = check_secret(o, st, id_text, hash, out);
     }
     sodium_memzero(hash, sizeof(hash));
     return rc;

@@ -35,13 +35,20 @@ sh_status sh_oauth_client_rotate(const sh_oauth *o, const sh_id *id, char secret
  * holds dies at once, and it can neither authenticate nor start a link.
  * SH_ERR_NOT_FOUND if unknown or already disabled. */
 sh_status sh_oauth_client_disable(const sh_oauth *o, const sh_id *id);
+/* Where sh_oauth_client_authenticate reads the client's row. */
+enum sh_client_read {
+    SH_CLIENT_CACHED = 0, /* the cache while fresh, else the store */
+    SH_CLIENT_FRESH,      /* the store (before issuing tokens: a client disabled or rotated on
+                           * another node a moment ago must not get any) */
+    SH_CLIENT_MEMORY,     /* the cache only: on a miss, or a secret that does not match the
+                           * cached row, SH_WOULDBLOCK (ask again where the store may block) */
+};
 /* Authenticates a client by id text and secret text. Returns SH_OK (out
  * filled) or SH_ERR_INVALID_CLIENT, the same for an unknown id, a wrong
- * secret and a disabled client. fresh: read the client's row from the store,
- * not the cache (before issuing tokens: a client disabled or rotated on
- * another node a moment ago must not get any). */
+ * secret and a disabled client (or SH_WOULDBLOCK, see SH_CLIENT_MEMORY). */
 sh_status sh_oauth_client_authenticate(const sh_oauth *o, const char *id_text, const char *secret,
-                                       size_t secret_len, int fresh, sh_oauth_client_rec *out);
+                                       size_t secret_len, enum sh_client_read how,
+                                       sh_oauth_client_rec *out);
 /* An enabled client by id text; SH_ERR_NOT_FOUND otherwise. */
 sh_status sh_oauth_client_find(const sh_oauth *o, const char *id_text, sh_oauth_client_rec *out);
 /* 1 if uri is registered for c, byte for byte. */

@@ -89,7 +89,12 @@ static const struct bad_row bad_rows[] = {
       .auth = SH_AUTH_USER,
       .pool = SH_POOL_NOSTORE},
      "nostore"},
-    {{.method = "GET", .path = "/x", .handler = dummy, .pool = SH_POOL_CACHED}, "cached"},
+    {{.method = "GET",
+      .path = "/x",
+      .handler = dummy,
+      .auth = SH_AUTH_DEVICE,
+      .pool = SH_POOL_CACHED},
+     "cached"},
     {{.method = "GET", .path = "/x", .handler = dummy, .answer = SH_ANSWER_HTML}, "form"},
     {{.method = "GET", .path = "/x", .handler = dummy, .limit = 99}, "range"},
 };
