@@ -81,10 +81,10 @@ enum sh_route_answer {
  * call it. The admin token holds them all; a scrape token holds
  * SH_ADMIN_SCRAPE alone, so it can read /metrics and nothing else. */
 enum sh_admin_role {
-    SH_ADMIN_VIEWER = 1 << 0,   /* metrics, no personal values */
+    SH_ADMIN_VIEWER = 1 << 0,   /* metrics (and, later, the audit log): no personal values */
     SH_ADMIN_SUPPORT = 1 << 1,  /* looks at accounts on a user's behalf */
-    SH_ADMIN_SECURITY = 1 << 2, /* revocation and incident response */
-    SH_ADMIN_OWNER = 1 << 3,    /* devices, relays, partner clients */
+    SH_ADMIN_SECURITY = 1 << 2, /* revocation, partner clients, device provisioning, relays */
+    SH_ADMIN_OWNER = 1 << 3,    /* operators */
     SH_ADMIN_SCRAPE = 1 << 4,   /* a Prometheus scrape credential: /metrics only */
 };
 #define SH_ADMIN_ALL                                                                               \
