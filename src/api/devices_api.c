@@ -8,31 +8,79 @@
 
 #include <sodium.h>
 
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/jsonw.h"
 #include "devices/shares.h"
 #include "devices/streams.h"
 
 #define SH_FIELD_CODE_MAX 64
 #define SH_FIELD_NET_MAX 64
 
-static json_t *device_json(const sh_device_view *v)
-{
-    json_t *j =
-        json_pack("{s:o, s:s?, s:s, s:s, s:s?, s:o?, s:b, s:s, s:O}", "id", sh_api_id(&v->id),
-                  "name", v->name, "type", sh_device_type_name(v->type), "model", v->model,
-                  "firmware_version", v->firmware[0] ? v->firmware : NULL, "last_seen_at",
-                  v->last_seen_at ? sh_api_time(v->last_seen_at) : NULL, "online", v->online,
-                  "role", sh_device_role_name(v->role), "desired_state", v->desired_state);
+/* The largest device answer: a list of SH_DEVICES_MAX views, names and
+ * network details included, fits many times over. */
+#define DEVICE_TEXT_MAX ((size_t)4 << 20)
 
-    if (j != NULL && v->has_network)
-        json_object_set(j, "network", v->network ? v->network : json_null());
-    return j;
+static void opt_str(sh_buf *b, const char *key, const char *v)
+{
+    sh_jw_key(b, key, 0);
+    if (v != NULL)
+        sh_jw_str(b, v);
+    else
+        sh_buf_puts(b, "null");
+}
+
+/* One device as the API shows it, written straight into b: a list of them
+ * is the hottest answer that carries more than a few fields. */
+static void device_write(sh_buf *b, const sh_device_view *v)
+{
+    char when[SH_RFC3339_MAX];
+    sh_id_hex id;
+
+    sh_id_to_hex(&v->id, &id);
+    sh_buf_add(b, "{", 1);
+    sh_jw_key(b, "id", 1);
+    sh_jw_str(b, id.s);
+    opt_str(b, "name", v->name);
+    sh_jw_key(b, "type", 0);
+    sh_jw_str(b, sh_device_type_name(v->type));
+    sh_jw_key(b, "model", 0);
+    sh_jw_str(b, v->model);
+    opt_str(b, "firmware_version", v->firmware[0] ? v->firmware : NULL);
+    if (v->last_seen_at)
+        sh_clock_format(v->last_seen_at, when, sizeof(when));
+    opt_str(b, "last_seen_at", v->last_seen_at ? when : NULL);
+    sh_jw_key(b, "online", 0);
+    sh_jw_bool(b, v->online);
+    sh_jw_key(b, "role", 0);
+    sh_jw_str(b, sh_device_role_name(v->role));
+    sh_jw_key(b, "desired_state", 0);
+    sh_jw_value(b, v->desired_state);
+    if (v->has_network) {
+        sh_jw_key(b, "network", 0);
+        sh_jw_value(b, v->network);
+    }
+    sh_buf_add(b, "}", 1);
+}
+
+static sh_status reply_buf(sh_req *r, int status, sh_buf *b)
+{
+    size_t len = 0;
+    char *text = sh_buf_take(b, &len);
+
+    if (text == NULL)
+        return SH_ERR_NOMEM;
+    return sh_req_reply_text(r, status, "application/json", text, len);
 }
 
 static sh_status reply_device(sh_req *r, int status, sh_device_view *v)
 {
-    sh_req_reply(r, status, device_json(v));
+    sh_buf b;
+
+    sh_buf_init(&b, DEVICE_TEXT_MAX);
+    device_write(&b, v);
     sh_device_view_clear(v);
-    return r->reply ? SH_OK : SH_ERR_NOMEM;
+    return reply_buf(r, status, &b);
 }
 
 sh_status sh_api_devices_claim(sh_req *r)
@@ -61,18 +109,21 @@ sh_status sh_api_devices_claim(sh_req *r)
 sh_status sh_api_devices_list(sh_req *r)
 {
     sh_device_list l = {0};
-    json_t *arr;
+    sh_buf b;
     sh_status rc = sh_device_list_for(&sh_api_app(r)->auth, &r->principal, &l);
 
     if (rc != SH_OK)
         return rc;
-    arr = json_array();
-    for (size_t i = 0; arr != NULL && i < l.count; i++)
-        json_array_append_new(arr, device_json(&l.items[i]));
+    sh_buf_init(&b, DEVICE_TEXT_MAX);
+    sh_buf_puts(&b, "{\"devices\":[");
+    for (size_t i = 0; i < l.count; i++) {
+        if (i > 0)
+            sh_buf_add(&b, ",", 1);
+        device_write(&b, &l.items[i]);
+    }
+    sh_buf_puts(&b, "]}");
     sh_device_list_clear(&l);
-    if (arr == NULL)
-        return SH_ERR_NOMEM;
-    return sh_req_reply(r, 200, json_pack("{s:o}", "devices", arr));
+    return reply_buf(r, 200, &b);
 }
 
 sh_status sh_api_devices_get(sh_req *r)

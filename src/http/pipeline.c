@@ -25,8 +25,12 @@
 #include <sodium.h>
 
 #include "core/clock.h"
+#include "core/jsonw.h"
 #include "core/log.h"
 #include "http/router.h"
+
+/* No answer is larger: a reply past it is a bug, answered 500. */
+#define SH_REPLY_MAX ((size_t)16 << 20)
 
 /* ---- request side ------------------------------------------------------- */
 
@@ -324,7 +328,7 @@ static sh_status oauth_error(const sh_exchange *x, sh_status st, sh_response *ou
 
     if (j != NULL && x->r.detail[0] != '\0')
         json_object_set_new(j, "error_description", json_string(x->r.detail));
-    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    text = j ? sh_jw_dumps(j, SH_REPLY_MAX, NULL) : NULL;
     json_decref(j);
     if (text == NULL)
         return SH_ERR_NOMEM;
@@ -387,7 +391,7 @@ static sh_status problem(const sh_exchange *x, sh_status st, sh_response *out)
                   sh_status_http(st), "code", sh_status_code(st), "request_id", x->r.req_id);
     if (p != NULL && x->r.detail[0] != '\0')
         json_object_set_new(p, "detail", json_string(x->r.detail));
-    out->body = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    out->body = p ? sh_jw_dumps(p, SH_REPLY_MAX, NULL) : NULL;
     json_decref(p);
     if (out->body == NULL)
         return SH_ERR_NOMEM;
@@ -421,10 +425,9 @@ static sh_status success(const sh_exchange *x, sh_response *out)
         memcpy(text, x->r.text, x->r.text_len);
         len = x->r.text_len;
     } else if (x->r.reply != NULL) {
-        text = json_dumps(x->r.reply, JSON_COMPACT);
+        text = sh_jw_dumps(x->r.reply, SH_REPLY_MAX, &len);
         if (text == NULL)
             return SH_ERR_NOMEM;
-        len = strlen(text);
         ctype = "application/json";
     }
     text_answer(x, status, text, len, ctype, NULL, 0, out);

@@ -14,7 +14,8 @@ import pytest
 from conftest import assert_problem, describe, uniq
 from devkit import provision
 
-SAMPLE = re.compile(r'^([a-z_:][a-z0-9_:]*)(\{[^}]*\})? (\S+)$')
+# label values may hold any character, "}" included (route="/v1/devices/{id}")
+SAMPLE = re.compile(r'^([a-z_:][a-z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})? (\S+)$')
 
 
 def promtool():
@@ -46,7 +47,7 @@ def value(text, name, **labels):
     total = 0.0
     for key, v in samples(text).items():
         base, _, rest = key.partition("{")
-        got = dict(re.findall(r'([a-z_]+)="([^"]*)"', rest))
+        got = dict(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', rest))
         if base == name and all(got.get(k) == str(want) for k, want in labels.items()):
             total += v
     return total
