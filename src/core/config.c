@@ -89,12 +89,14 @@ enum {
     OPT_OAUTH_CODE_TTL,
     OPT_STORE,
     OPT_SECURITY_CONTACT,
+    OPT_KEY_FILE,
 };
 
 /* Every flag of `safehouse serve`; docs/operations.md has the same table. */
 static const sh_cli_flag serve_flags[] = {
     SH_CLI_FLAG_DATA_DIR(OPT_DATA_DIR),
     SH_CLI_FLAG_STORE(OPT_STORE),
+    SH_CLI_FLAG_KEY_FILE(OPT_KEY_FILE),
     {"listen", "ADDR:PORT", OPT_LISTEN,
      "public API address (env SAFEHOUSE_LISTEN; default 127.0.0.1:8080)"},
     {"admin-listen", "ADDR:PORT", OPT_ADMIN_LISTEN,
@@ -123,6 +125,7 @@ static const sh_cli_flag serve_flags[] = {
      "authorization code lifetime, 1-600 (default 600)"},
     {"security-contact", "URI", OPT_SECURITY_CONTACT,
      "Contact: of /.well-known/security.txt (mailto:, https: or tel:; default: no file)"},
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
@@ -130,8 +133,11 @@ const sh_cli_cmd sh_config_serve_cmd = {
     .name = "serve",
     .synopsis = "[FLAGS]",
     .summary = "Runs the public API and the admin API until SIGTERM or SIGINT. Flags override\n"
-               "the environment (SAFEHOUSE_*), which overrides the defaults; the master key is\n"
-               "SAFEHOUSE_MASTER_KEY (64 hex characters) or DIR/master.key.",
+               "the --config file, which overrides the environment (SAFEHOUSE_*), which\n"
+               "overrides the defaults. The master key (64 hex characters) is --key-file FILE,\n"
+               "else SAFEHOUSE_MASTER_KEY, else $CREDENTIALS_DIRECTORY/master.key (systemd's\n"
+               "LoadCredential=), else DIR/master.key (created at first start). Under systemd\n"
+               "(NOTIFY_SOCKET) it reports READY=1, STOPPING=1 and watchdog pings.",
     .flags = serve_flags,
     .nflags = sizeof(serve_flags) / sizeof(serve_flags[0]),
 };
@@ -250,6 +256,8 @@ static int serve_flag(void *ctx, int opt, const char *arg)
         return 0;
     case OPT_STORE:
         return sh_config_set_store(c, arg);
+    case OPT_KEY_FILE:
+        return sh_config_set_key_file(c, arg);
     case OPT_LISTEN:
         set_str(c->listen, sizeof(c->listen), arg);
         return 0;
@@ -294,6 +302,17 @@ int sh_config_set_store(sh_config *c, const char *url)
         return -1;
     }
     set_str(c->store, sizeof(c->store), url);
+    return 0;
+}
+
+int sh_config_set_key_file(sh_config *c, const char *path)
+{
+    if (*path == '\0' || strlen(path) >= sizeof(c->key_file)) {
+        fprintf(stderr, "safehouse: --key-file needs a path of at most %zu characters\n",
+                sizeof(c->key_file) - 1);
+        return -1;
+    }
+    set_str(c->key_file, sizeof(c->key_file), path);
     return 0;
 }
 
