@@ -136,6 +136,18 @@ def test_admin_command_from_a_file_with_the_command_line_winning(server, tmp_pat
     assert p.returncode == 0 and json.loads(p.stdout)["value"] == "android", p
 
 
+def test_crlf_tabs_quotes_and_comments(server, tmp_path):
+    lines = ["# written on Windows", "\tdata-dir\t=\t" + server.data_dir + "  ",
+             "   # indented comment", "class = \"cli\""]
+    if server.store_url:
+        lines.append("store = " + server.store_url)
+    conf = tmp_path / "crlf.conf"
+    conf.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    p = run("admin", "revoke", "--config", str(conf))
+    assert p.returncode == 0, p
+    assert json.loads(p.stdout)["value"] == "cli"
+
+
 def test_a_file_for_every_command_skips_other_commands_settings(server, tmp_path):
     # serve's and revoke's settings in one file: each command takes its own
     lines = ["data-dir = " + server.data_dir, "listen = 127.0.0.1:1", "no-access-log",
