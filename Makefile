@@ -18,6 +18,9 @@
 #   make check-valgrind  unit tests + a black-box smoke under valgrind memcheck
 #   make crash      crash consistency: 20 rounds of write load + SIGKILL, per backend
 #   make lint       static checks
+#   make deb        Debian package build/safehouse_VERSION_ARCH.deb: binary,
+#                   systemd unit, config, man page, bash completion
+#                   (scripts/build-deb.sh, docs/operations.md)
 #   make clean
 
 CC      ?= cc
@@ -64,7 +67,7 @@ REPLAY_BINS := $(patsubst %,build/asan/replay/fuzz_%,$(FUZZ_DRIVERS))
 PYTHON  := /usr/bin/python3
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all run check unit api api-sqlite api-postgres crash-check deps asan bench bench-big bench-compare lint clean \
+.PHONY: all run check unit api api-sqlite api-postgres crash-check deps asan bench bench-big bench-compare lint clean deb \
         fuzz fuzz-build fuzz-replay check-valgrind crash
 all: build/safehouse
 
@@ -231,6 +234,11 @@ bench-compare:
 # Static checks; builds the release binary to verify its hardening.
 lint: build/safehouse
 	bash scripts/lint.sh
+
+# The version is the binary's own (safehouse --version).
+deb: build/safehouse
+	bash scripts/build-deb.sh build/safehouse "$$(./build/safehouse --version | cut -d' ' -f2)" \
+	    "build/safehouse_$$(./build/safehouse --version | cut -d' ' -f2)_$$(dpkg --print-architecture).deb"
 
 clean:
 	rm -rf build

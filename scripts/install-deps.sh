@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what safehouse needs to build, run and test.
+# Installs what safehouse needs to build, run and test (systemd for
+# systemd-analyze, man-db and groff-base for the man page: make deb's tests).
 # Idempotent: asks apt only for what is missing, and npm only when the lock
 # file of a test-local npm folder changed, so it is cheap to call before
 # every `make run` / `make check`.
@@ -15,7 +16,8 @@ pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev
       libsqlite3-dev libpq-dev postgresql-15 python3-psycopg2 libidn2-dev liboath-dev
       libqrencode-dev libcurl4-openssl-dev libcmocka-dev libgnutls28-dev sqlite3 python3 python3-pytest
       python3-requests oathtool openssl curl
-      nodejs npm prometheus)
+      nodejs npm prometheus
+      systemd man-db groff-base)
 case "${1:-}" in
 bench) pkgs+=(nginx-light wrk) ;;
 fuzz) pkgs+=(clang-14 libclang-rt-14-dev) ;;

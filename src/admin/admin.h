@@ -16,6 +16,12 @@
 json_t *sh_admin_rule_json(const sh_rule_rec *r);
 /* Runs `safehouse admin ARGS...`; returns a process exit code. */
 int sh_admin_cli(int argc, char **argv);
+/* The flag tables of the admin subcommands (for the man page, completion). */
+extern const sh_cli_cmd sh_admin_commands[];
+extern const size_t sh_admin_commands_count;
+extern const sh_cli_cmd sh_admin_oauth_commands[];
+extern const size_t sh_admin_oauth_commands_count;
+extern const sh_cli_cmd sh_admin_migrate_cmd;
 /* Opens the data dir of cfg for a CLI command (refusing one without a
  * database). 0, or the exit code after printing why. */
 int sh_admin_open(sh_config *cfg, sh_app *app);

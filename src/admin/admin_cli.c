@@ -37,7 +37,8 @@ static void usage(FILE *f)
                "       safehouse admin oauth-client add|list|rotate-secret|disable ...\n"
                "       safehouse admin migrate-store --from URL --to URL\n"
                "every command but migrate-store also takes --store URL (sqlite:PATH or\n"
-               "postgres://...; default: the SQLite file in the data dir); each takes --help\n");
+               "postgres://...; default: the SQLite file in the data dir) and --key-file FILE;\n"
+               "each takes --config FILE and --help\n");
 }
 
 struct revoke_args {
@@ -63,12 +64,14 @@ enum {
     O_CLIENT,
     O_INTEGRATION,
     O_GRANT,
-    O_STORE
+    O_STORE,
+    O_KEY_FILE
 };
 
 static const sh_cli_flag revoke_flags[] = {
     SH_CLI_FLAG_DATA_DIR(O_DATA_DIR),
     SH_CLI_FLAG_STORE(O_STORE),
+    SH_CLI_FLAG_KEY_FILE(O_KEY_FILE),
     {"all", NULL, O_ALL, "every session and partner grant"},
     {"class", "CLASS", O_CLASS, "one client class: android, ios, web or cli"},
     {"user", "ID", O_USER, "every session of one user (32 hex)"},
@@ -77,27 +80,32 @@ static const sh_cli_flag revoke_flags[] = {
     {"integration", NULL, O_INTEGRATION, "every partner grant, no app session"},
     {"grant", "ID", O_GRANT, "one partner grant (32 hex)"},
     {"before", "RFC3339", O_BEFORE, "only what was issued at or before this time (default: now)"},
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
 static const sh_cli_flag plain_flags[] = {
     SH_CLI_FLAG_DATA_DIR(O_DATA_DIR),
     SH_CLI_FLAG_STORE(O_STORE),
+    SH_CLI_FLAG_KEY_FILE(O_KEY_FILE),
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
 static const sh_cli_flag provision_flags[] = {
     SH_CLI_FLAG_DATA_DIR(O_DATA_DIR),
     SH_CLI_FLAG_STORE(O_STORE),
+    SH_CLI_FLAG_KEY_FILE(O_KEY_FILE),
     {"type", "TYPE", O_TYPE, "camera, plug, bulb, sensor or scale"},
     {"model", "MODEL", O_MODEL, "the model name printed on the box"},
     {"count", "N", O_COUNT, "how many devices, 1-100000 (default 1)"},
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
 /* Subcommands, in the order of enum cmd - 1. */
 enum { CMD_REVOKE = 1, CMD_TOKEN_RESET, CMD_PROVISION, CMD_RELAY, CMD_SCRAPE_TOKEN };
-static const sh_cli_cmd commands[] = {
+const sh_cli_cmd sh_admin_commands[] = {
     {"admin revoke",
      "(--all | --class CLASS | --user ID | --session ID | --client ID | --integration |\n"
      "                              --grant ID) [--before RFC3339] [--data-dir DIR] [--store URL]",
@@ -118,6 +126,7 @@ static const sh_cli_cmd commands[] = {
      "one, and prints it once.",
      SH_CLI_FLAGS(plain_flags)},
 };
+const size_t sh_admin_commands_count = sizeof(sh_admin_commands) / sizeof(sh_admin_commands[0]);
 
 static int set_scope(struct revoke_args *a, int scope, const char *value)
 {
@@ -168,6 +177,8 @@ static int admin_flag(void *ctx, int opt, const char *arg)
         return 0;
     case O_STORE:
         return sh_config_set_store(a->cfg, arg);
+    case O_KEY_FILE:
+        return sh_config_set_key_file(a->cfg, arg);
     case O_ALL:
         return set_scope(a, SH_RULE_ALL, NULL);
     case O_CLASS:
@@ -363,7 +374,7 @@ int sh_admin_cli(int argc, char **argv)
     }
     sh_config_init(&cfg);
     a.cfg = &cfg;
-    code = sh_cli_parse(&commands[cmd - 1], argc - words, argv + words, admin_flag, &a);
+    code = sh_cli_parse(&sh_admin_commands[cmd - 1], argc - words, argv + words, admin_flag, &a);
     if (code != SH_CLI_OK)
         return code == SH_CLI_HELP ? 0 : EXIT_USAGE;
     if ((code = sh_admin_open(&cfg, &app)) != 0)

@@ -283,10 +283,11 @@ enum { O_FROM = 1, O_TO };
 static const sh_cli_flag migrate_flags[] = {
     {"from", "URL", O_FROM, "the source store: sqlite:PATH or postgres://... (libpq URI)"},
     {"to", "URL", O_TO, "the target store, which must have no row"},
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
-static const sh_cli_cmd migrate_cmd = {
+const sh_cli_cmd sh_admin_migrate_cmd = {
     .name = "admin migrate-store",
     .synopsis = "--from URL --to URL",
     .summary = "Copies every row of every table from one store to an empty other one, in one\n"
@@ -314,12 +315,12 @@ static int migrate_flag(void *ctx, int opt, const char *arg)
 int sh_admin_migrate_cli(int argc, char **argv)
 {
     struct migrate_args a = {NULL, NULL};
-    int code = sh_cli_parse(&migrate_cmd, argc, argv, migrate_flag, &a);
+    int code = sh_cli_parse(&sh_admin_migrate_cmd, argc, argv, migrate_flag, &a);
 
     if (code != SH_CLI_OK)
         return code == SH_CLI_HELP ? 0 : EXIT_USAGE;
     if (a.from == NULL || a.to == NULL || *a.from == '\0' || *a.to == '\0') {
-        sh_cli_usage(stderr, &migrate_cmd);
+        sh_cli_usage(stderr, &sh_admin_migrate_cmd);
         return EXIT_USAGE;
     }
     if (strcmp(a.from, a.to) == 0) {

@@ -143,7 +143,7 @@ static void usage(FILE *f)
                "       safehouse admin oauth-client list [--data-dir DIR]\n"
                "       safehouse admin oauth-client rotate-secret [--data-dir DIR] --client ID\n"
                "       safehouse admin oauth-client disable [--data-dir DIR] --client ID\n"
-               "each also takes --store URL and --help\n"
+               "each also takes --store URL, --key-file FILE, --config FILE and --help\n"
                "scopes: devices:read devices:control camera:stream\n");
 }
 
@@ -154,32 +154,38 @@ struct client_args {
     sh_config *cfg;
 };
 
-enum { C_DATA_DIR = 1, C_NAME, C_URI, C_SCOPES, C_KEY, C_CLIENT, C_STORE };
+enum { C_DATA_DIR = 1, C_NAME, C_URI, C_SCOPES, C_KEY, C_CLIENT, C_STORE, C_KEY_FILE };
 
 static const sh_cli_flag add_flags[] = {
     SH_CLI_FLAG_DATA_DIR(C_DATA_DIR),
     SH_CLI_FLAG_STORE(C_STORE),
+    SH_CLI_FLAG_KEY_FILE(C_KEY_FILE),
     {"name", "NAME", C_NAME, "the partner's name, shown on the consent page"},
     {"redirect-uri", "URI", C_URI, "an allowed redirect URI (repeat for more, at most 8)"},
     {"scopes", "\"SCOPE...\"", C_SCOPES, "devices:read devices:control camera:stream"},
     {"ifttt-service-key", "KEY", C_KEY, "IFTTT's service key, for /ifttt/v1/status"},
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
 static const sh_cli_flag list_flags[] = {
     SH_CLI_FLAG_DATA_DIR(C_DATA_DIR),
     SH_CLI_FLAG_STORE(C_STORE),
+    SH_CLI_FLAG_KEY_FILE(C_KEY_FILE),
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
 static const sh_cli_flag client_flags[] = {
     SH_CLI_FLAG_DATA_DIR(C_DATA_DIR),
     SH_CLI_FLAG_STORE(C_STORE),
+    SH_CLI_FLAG_KEY_FILE(C_KEY_FILE),
     {"client", "ID", C_CLIENT, "the client id (32 hex)"},
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
-static const sh_cli_cmd commands[] = {
+const sh_cli_cmd sh_admin_oauth_commands[] = {
     {"admin oauth-client add",
      "--name NAME --redirect-uri URI [--redirect-uri URI...] --scopes \"SCOPE...\"\n"
      "           [--ifttt-service-key KEY] [--data-dir DIR] [--store URL]",
@@ -193,6 +199,8 @@ static const sh_cli_cmd commands[] = {
     {"admin oauth-client disable", "--client ID [--data-dir DIR] [--store URL]",
      "Disables a client: its tokens and grants stop working.", SH_CLI_FLAGS(client_flags)},
 };
+const size_t sh_admin_oauth_commands_count =
+    sizeof(sh_admin_oauth_commands) / sizeof(sh_admin_oauth_commands[0]);
 
 static int client_flag(void *ctx, int opt, const char *arg)
 {
@@ -204,6 +212,8 @@ static int client_flag(void *ctx, int opt, const char *arg)
         return 0;
     case C_STORE:
         return sh_config_set_store(a->cfg, arg);
+    case C_KEY_FILE:
+        return sh_config_set_key_file(a->cfg, arg);
     case C_NAME:
         a->name = arg;
         return 0;
@@ -247,7 +257,7 @@ static int cmd_add(sh_app *app, const struct client_args *a)
     int code;
 
     if (a->name == NULL || a->scopes == NULL || a->nuris == 0) {
-        sh_cli_usage(stderr, &commands[0]);
+        sh_cli_usage(stderr, &sh_admin_oauth_commands[0]);
         return EXIT_USAGE;
     }
     rc = sh_oauth_client_add(&app->oauth, a->name, a->uris, a->nuris, a->scopes, a->key, &id,
@@ -357,7 +367,7 @@ int sh_admin_oauth_cli(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    code = sh_cli_parse(&commands[cmd], argc - 1, argv + 1, client_flag, &a);
+    code = sh_cli_parse(&sh_admin_oauth_commands[cmd], argc - 1, argv + 1, client_flag, &a);
     if (code != SH_CLI_OK)
         return code == SH_CLI_HELP ? 0 : EXIT_USAGE;
     if ((code = sh_admin_open(&cfg, &app)) != 0)

@@ -15,8 +15,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -31,6 +33,7 @@
 #include "devices/heartbeats.h"
 #include "devices/streams.h"
 #include "core/log.h"
+#include "core/sdnotify.h"
 #include "crypto/hash.h"
 #include "crypto/password.h"
 #include "crypto/token.h"
@@ -50,17 +53,96 @@
 #define ADMIN_TOKEN_KEY "admin_token_hash"
 #define ADMIN_DOMAIN "admin"
 
-static sh_status make_data_dir(const char *dir)
+/* *created says whether this call made the directory. */
+static sh_status make_data_dir(const char *dir, int *created)
 {
     struct stat st;
 
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    *created = mkdir(dir, 0700) == 0;
+    if (!*created && errno != EEXIST) {
         sh_log_event(SH_LOG_ERROR, "data_dir_create_failed", NULL, NULL);
         return SH_ERR_IO;
     }
     if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
         sh_log_event(SH_LOG_WARN, "data_dir_mode_too_open", NULL, NULL);
     return SH_OK;
+}
+
+/* The key the operator provided: --key-file, else systemd's credential
+ * (unless SAFEHOUSE_MASTER_KEY is set, which comes first). *path is ""
+ * when the key is the environment's or the data dir's. */
+static void provided_key(const sh_config *cfg, char *path, size_t cap)
+{
+    const char *creds = getenv("CREDENTIALS_DIRECTORY");
+    const char *env = getenv("SAFEHOUSE_MASTER_KEY");
+
+    path[0] = '\0';
+    if (cfg->key_file[0] != '\0')
+        snprintf(path, cap, "%s", cfg->key_file);
+    else if ((env == NULL || *env == '\0') && creds != NULL && *creds != '\0') {
+        int n = snprintf(path, cap, "%s/master.key", creds);
+        if (n < 0 || (size_t)n >= cap || access(path, F_OK) != 0)
+            path[0] = '\0';
+    }
+}
+
+/* Opens the keyring from the provided key, the environment or an existing
+ * DIR/master.key, touching nothing. *deferred is set when none of them
+ * exists: the key file is made only once the store is open. */
+static sh_status open_keys_early(sh_app *app, const sh_config *cfg, int *deferred)
+{
+    char path[SH_CONFIG_PATH_MAX + 32];
+    const char *env = getenv("SAFEHOUSE_MASTER_KEY");
+    int created = 0;
+
+    *deferred = 0;
+    provided_key(cfg, path, sizeof(path));
+    if (path[0] != '\0')
+        return sh_keyring_open_file(path, &app->kr);
+    if (sh_config_path(cfg, "master.key", path, sizeof(path)) != 0)
+        return SH_ERR_IO;
+    if ((env == NULL || *env == '\0') && access(path, F_OK) != 0) {
+        *deferred = 1;
+        return SH_OK;
+    }
+    return sh_keyring_open(path, &app->kr, &created);
+}
+
+static sh_status create_data_dir_key(sh_app *app, const sh_config *cfg)
+{
+    char path[SH_CONFIG_PATH_MAX + 32];
+    int created = 0;
+
+    if (sh_config_path(cfg, "master.key", path, sizeof(path)) != 0)
+        return SH_ERR_IO;
+    if (sh_keyring_open(path, &app->kr, &created) != SH_OK)
+        return SH_ERR_IO;
+    if (created)
+        sh_log_event(SH_LOG_INFO, "master_key_created", NULL, NULL);
+    return SH_OK;
+}
+
+/* The store, with the data dir it may need: a PostgreSQL store is opened
+ * before the data dir is made, and an SQLite one that fails takes the
+ * directory this call made with it, so a failed start leaves nothing. */
+static sh_status open_store(sh_app *app, const sh_config *cfg)
+{
+    int in_dir = strcmp(sh_store_url_backend(cfg->store), "postgres") != 0;
+    int made = 0;
+    sh_status rc;
+
+    if (in_dir && (rc = make_data_dir(cfg->data_dir, &made)) != SH_OK)
+        return rc;
+    rc = sh_store_open(cfg->store, cfg->data_dir, &app->store);
+    if (rc != SH_OK) {
+        /* never the URL: it may carry a password */
+        sh_log_event(SH_LOG_ERROR, "store_unavailable", "backend",
+                     sh_store_url_backend(cfg->store));
+        if (made)
+            (void)rmdir(cfg->data_dir);
+        return rc;
+    }
+    return in_dir ? SH_OK : make_data_dir(cfg->data_dir, &made);
 }
 
 /* The issuer is what partners are configured with: --issuer (the public
@@ -86,30 +168,25 @@ static void init_oauth(sh_app *app, const sh_config *cfg)
 
 sh_status sh_app_open(sh_app *app, const sh_config *cfg)
 {
-    char path[SH_CONFIG_PATH_MAX + 32];
     sh_status rc;
-    int created = 0;
+    int deferred = 0;
 
     memset(app, 0, sizeof(*app));
     app->cfg = *cfg;
     if (sodium_init() < 0)
         return SH_ERR_INTERNAL;
+    /* the TLS files first: a bad certificate or key creates nothing either */
     if (cfg->tls_cert[0] != '\0' && (rc = sh_tls_open(cfg->tls_cert, cfg->tls_key, &app->tls)))
         return rc;
-    if ((rc = make_data_dir(cfg->data_dir)) != SH_OK)
-        return rc;
-    if (sh_config_path(cfg, "master.key", path, sizeof(path)) != 0)
-        return SH_ERR_IO;
-    if ((rc = sh_keyring_open(path, &app->kr, &created)) != SH_OK) {
-        sh_log_event(SH_LOG_ERROR, "master_key_unavailable", NULL, NULL);
-        return rc;
+    /* a bad key fails before anything is made; a new one is written last */
+    if ((rc = open_keys_early(app, cfg, &deferred)) == SH_OK) {
+        if ((rc = open_store(app, cfg)) != SH_OK)
+            return rc;
+        if (deferred)
+            rc = create_data_dir_key(app, cfg);
     }
-    if (created)
-        sh_log_event(SH_LOG_INFO, "master_key_created", NULL, NULL);
-    if ((rc = sh_store_open(cfg->store, cfg->data_dir, &app->store)) != SH_OK) {
-        /* never the URL: it may carry a password */
-        sh_log_event(SH_LOG_ERROR, "store_unavailable", "backend",
-                     sh_store_url_backend(cfg->store));
+    if (rc != SH_OK) {
+        sh_log_event(SH_LOG_ERROR, "master_key_unavailable", NULL, NULL);
         return rc;
     }
     app->rev = sh_revocation_new();
@@ -471,18 +548,30 @@ static void handled_signals(sigset_t *set)
     sigaddset(set, SIGHUP);
 }
 
-/* Returns at SIGTERM or SIGINT; answers SIGHUP on the way. */
+/* Returns at SIGTERM or SIGINT; answers SIGHUP on the way (a TLS reload).
+ * With systemd's watchdog on, it wakes at half the interval to ping it: a
+ * main thread stuck elsewhere stops the pings and systemd restarts the
+ * service. */
 static void wait_for_stop(sh_app *app)
 {
+    int64_t half = sh_sdnotify_watchdog_usec() / 2;
+    struct timespec ts = {(time_t)(half / SH_USEC), (long)(half % SH_USEC) * 1000};
     sigset_t set;
     int sig = 0;
 
     handled_signals(&set);
     for (;;) {
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig != SIGHUP)
+        if (half > 0) {
+            sig = sigtimedwait(&set, NULL, &ts);
+            if (sig < 0 && errno == EAGAIN)
+                (void)sh_sdnotify("WATCHDOG=1");
+        } else if (sigwait(&set, &sig) != 0) {
+            sig = -1;
+        }
+        if (sig == SIGTERM || sig == SIGINT)
             return;
+        if (sig != SIGHUP)
+            continue;
         if (app->tls == NULL)
             sh_log_event(SH_LOG_INFO, "sighup_ignored", "reason", "no_tls");
         else
@@ -569,7 +658,10 @@ int sh_app_serve(sh_app *app)
     print_first_admin_token(app);
     sh_log_event(SH_LOG_INFO, "listening", "listen", app->cfg.listen);
     sh_log_event(SH_LOG_INFO, "admin_listening", "listen", app->cfg.admin_listen);
+    /* both listeners bound, the store open: what Type=notify waits for */
+    (void)sh_sdnotify("READY=1\nSTATUS=serving");
     wait_for_stop(app);
+    (void)sh_sdnotify("STOPPING=1\nSTATUS=stopping");
     sh_log_event(SH_LOG_INFO, "shutting_down", NULL, NULL);
     code = 0;
 out:

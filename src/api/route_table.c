@@ -133,10 +133,11 @@ sh_status sh_route_table_json(const char *listener, const struct sh_route *route
 
 static const sh_cli_flag routes_flags[] = {
     {"json", NULL, 'j', "one JSON array of every route on both listeners"},
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
-static const sh_cli_cmd routes_cmd = {
+const sh_cli_cmd sh_route_table_cli = {
     .name = "routes",
     .synopsis = "[--json]",
     .summary = "Prints the route tables: who may call each route, and how it runs.",
@@ -173,7 +174,7 @@ static void print_text(const json_t *arr)
 
 int sh_route_table_cmd(int argc, char **argv)
 {
-    int as_json = 0, code = sh_cli_parse(&routes_cmd, argc, argv, routes_flag, &as_json);
+    int as_json = 0, code = sh_cli_parse(&sh_route_table_cli, argc, argv, routes_flag, &as_json);
     json_t *arr;
 
     if (code != SH_CLI_OK)

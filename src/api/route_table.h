@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "core/cli.h"
 #include "core/status.h"
 #include "http/request.h"
 
@@ -29,5 +30,7 @@ sh_status sh_route_table_json(const char *listener, const struct sh_route *route
 
 /* `safehouse routes [--json]`: both listeners' tables. Exit code. */
 int sh_route_table_cmd(int argc, char **argv);
+/* Its flags, for --help, the man page and completion. */
+extern const sh_cli_cmd sh_route_table_cli;
 
 #endif

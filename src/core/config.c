@@ -91,12 +91,14 @@ enum {
     OPT_SECURITY_CONTACT,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
+    OPT_KEY_FILE,
 };
 
 /* Every flag of `safehouse serve`; docs/operations.md has the same table. */
 static const sh_cli_flag serve_flags[] = {
     SH_CLI_FLAG_DATA_DIR(OPT_DATA_DIR),
     SH_CLI_FLAG_STORE(OPT_STORE),
+    SH_CLI_FLAG_KEY_FILE(OPT_KEY_FILE),
     {"listen", "ADDR:PORT", OPT_LISTEN,
      "public API address (env SAFEHOUSE_LISTEN; default 127.0.0.1:8080)"},
     {"admin-listen", "ADDR:PORT", OPT_ADMIN_LISTEN,
@@ -130,6 +132,7 @@ static const sh_cli_flag serve_flags[] = {
      "serve HTTPS on both listeners with this PEM certificate chain (with --tls-key)"},
     {"tls-key", "FILE", OPT_TLS_KEY,
      "the PEM private key of --tls-cert; SIGHUP reloads both files"},
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
@@ -137,9 +140,12 @@ const sh_cli_cmd sh_config_serve_cmd = {
     .name = "serve",
     .synopsis = "[FLAGS]",
     .summary = "Runs the public API and the admin API until SIGTERM or SIGINT; SIGHUP reloads\n"
-               "the TLS certificate and key. Flags override the environment (SAFEHOUSE_*),\n"
-               "which overrides the defaults; the master key is SAFEHOUSE_MASTER_KEY (64 hex\n"
-               "characters) or DIR/master.key.",
+               "the TLS certificate and key. Flags override the --config file, which overrides\n"
+               "the environment (SAFEHOUSE_*), which overrides the defaults. The master key (64\n"
+               "hex characters) is --key-file FILE, else SAFEHOUSE_MASTER_KEY, else\n"
+               "$CREDENTIALS_DIRECTORY/master.key (systemd's LoadCredential=), else\n"
+               "DIR/master.key (created at first start). Under systemd (NOTIFY_SOCKET) it\n"
+               "reports READY=1, STOPPING=1 and watchdog pings.",
     .flags = serve_flags,
     .nflags = sizeof(serve_flags) / sizeof(serve_flags[0]),
 };
@@ -271,6 +277,8 @@ static int serve_flag(void *ctx, int opt, const char *arg)
         return 0;
     case OPT_STORE:
         return sh_config_set_store(c, arg);
+    case OPT_KEY_FILE:
+        return sh_config_set_key_file(c, arg);
     case OPT_LISTEN:
         set_str(c->listen, sizeof(c->listen), arg);
         return 0;
@@ -326,6 +334,17 @@ int sh_config_set_store(sh_config *c, const char *url)
         return -1;
     }
     set_str(c->store, sizeof(c->store), url);
+    return 0;
+}
+
+int sh_config_set_key_file(sh_config *c, const char *path)
+{
+    if (*path == '\0' || strlen(path) >= sizeof(c->key_file)) {
+        fprintf(stderr, "safehouse: --key-file needs a path of at most %zu characters\n",
+                sizeof(c->key_file) - 1);
+        return -1;
+    }
+    set_str(c->key_file, sizeof(c->key_file), path);
     return 0;
 }
 

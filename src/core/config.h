@@ -16,7 +16,8 @@
 
 typedef struct sh_config {
     char data_dir[SH_CONFIG_PATH_MAX];
-    char store[SH_CONFIG_PATH_MAX]; /* store URL; "": SQLite in data_dir */
+    char store[SH_CONFIG_PATH_MAX];    /* store URL; "": SQLite in data_dir */
+    char key_file[SH_CONFIG_PATH_MAX]; /* --key-file; "": env, credential, data dir */
     char listen[SH_CONFIG_ADDR_MAX];
     char admin_listen[SH_CONFIG_ADDR_MAX];
     unsigned threads;      /* HTTP event threads; default: online cores */
@@ -51,6 +52,8 @@ int sh_config_parse_serve(sh_config *c, int argc, char **argv);
 /* Sets the store URL (sqlite:PATH, postgres://...). Returns 0, or -1 after
  * printing why on stderr. */
 int sh_config_set_store(sh_config *c, const char *url);
+/* Sets --key-file. Returns 0, or -1 after printing why on stderr. */
+int sh_config_set_key_file(sh_config *c, const char *path);
 /* Joins the data dir and a file name into out; -1 if it does not fit. */
 int sh_config_path(const sh_config *c, const char *file, char *out, size_t cap);
 

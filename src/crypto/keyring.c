@@ -68,8 +68,10 @@ static sh_status read_key_file(const char *path, uint8_t key[SH_KEY_LEN])
     sh_status rc = SH_ERR_IO;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (fd < 0)
+    if (fd < 0) {
+        sh_log_event(SH_LOG_ERROR, "master_key_file_unreadable", NULL, NULL);
         return SH_ERR_IO;
+    }
     if (fstat(fd, &st) != 0)
         goto out;
     if ((st.st_mode & 077) != 0) {
@@ -110,14 +112,18 @@ static sh_status load_master(const char *path, uint8_t key[SH_KEY_LEN], int *cre
     return read_key_file(path, key);
 }
 
-sh_status sh_keyring_open(const char *key_path, sh_keyring **out, int *created)
+/* Loads the master key (from the file only, or as load_master does) and
+ * derives the purpose keys. */
+static sh_status open_keyring(const char *key_path, int file_only, sh_keyring **out, int *created)
 {
     sh_keyring *kr = sodium_malloc(sizeof(*kr));
     sh_status rc;
 
     if (kr == NULL)
         return SH_ERR_NOMEM;
-    rc = load_master(key_path, kr->master, created);
+    *created = 0;
+    rc = file_only ? read_key_file(key_path, kr->master)
+                   : load_master(key_path, kr->master, created);
     if (rc != SH_OK) {
         sodium_free(kr);
         return rc;
@@ -127,6 +133,18 @@ sh_status sh_keyring_open(const char *key_path, sh_keyring **out, int *created)
     sodium_mprotect_readonly(kr);
     *out = kr;
     return SH_OK;
+}
+
+sh_status sh_keyring_open(const char *key_path, sh_keyring **out, int *created)
+{
+    return open_keyring(key_path, 0, out, created);
+}
+
+sh_status sh_keyring_open_file(const char *key_path, sh_keyring **out)
+{
+    int created;
+
+    return open_keyring(key_path, 1, out, &created);
 }
 
 void sh_keyring_free(sh_keyring *kr)

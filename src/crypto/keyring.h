@@ -2,7 +2,8 @@
  * keyring.h - the master key and the purpose keys derived from it.
  *
  * The master key lives outside the database: in a file created with mode
- * 0600 at first start, or in SAFEHOUSE_MASTER_KEY (hex). Every purpose
+ * 0600 at first start, in SAFEHOUSE_MASTER_KEY (hex), or in a file the
+ * operator made (--key-file, systemd's LoadCredential=). Every purpose
  * (token MAC, blind index, token hashes, key wrapping) gets its own key
  * derived with crypto_kdf, so a leak of one derived key exposes one purpose.
  * Keys sit in sodium_malloc'd memory (guarded, locked, wiped on free).
@@ -35,6 +36,10 @@ typedef struct sh_keyring sh_keyring;
  * *created is set to 1 when a new key file was written. Caller frees with
  * sh_keyring_free. */
 sh_status sh_keyring_open(const char *key_path, sh_keyring **out, int *created);
+/* Loads the master key from an existing file only: never the environment,
+ * never a new file (a mistyped path must not start a service on a fresh
+ * key). The file is refused when group or others may read it. */
+sh_status sh_keyring_open_file(const char *key_path, sh_keyring **out);
 void sh_keyring_free(sh_keyring *kr);
 /* The derived key for a purpose; valid until sh_keyring_free. */
 const uint8_t *sh_keyring_key(const sh_keyring *kr, enum sh_key_purpose p);

@@ -39,13 +39,15 @@ struct seed_args {
 static const sh_cli_flag seed_flags[] = {
     SH_CLI_FLAG_DATA_DIR('d'),
     SH_CLI_FLAG_STORE('S'),
+    SH_CLI_FLAG_KEY_FILE('k'),
     {"users", "N", 'u', "how many users (default 2400000, the size of the 2019 leak)"},
     {"sessions-per-user", "K", 's', "app sessions per user, 0-1000 (default 2)"},
     {"password", "PW", 'p', "one password for every seeded user (default: random, unknown)"},
+    SH_CLI_FLAG_CONFIG,
     SH_CLI_FLAG_HELP,
 };
 
-static const sh_cli_cmd seed_cmd = {
+const sh_cli_cmd sh_tool_seed_cmd = {
     .name = "seed",
     .synopsis = "[--data-dir DIR] [--store URL] [--users N] [--sessions-per-user K] "
                 "[--password PW]",
@@ -71,6 +73,8 @@ static int seed_flag(void *ctx, int opt, const char *arg)
         return 0;
     case 'S':
         return sh_config_set_store(c->cfg, arg);
+    case 'k':
+        return sh_config_set_key_file(c->cfg, arg);
     case 'u':
         c->a->users = strtoul(arg, &end, 10);
         return *end != '\0' || c->a->users == 0 ? -1 : 0;
@@ -88,7 +92,7 @@ static int parse(int argc, char **argv, sh_config *cfg, struct seed_args *a)
 {
     struct seed_ctx c = {cfg, a};
 
-    return sh_cli_parse(&seed_cmd, argc, argv, seed_flag, &c);
+    return sh_cli_parse(&sh_tool_seed_cmd, argc, argv, seed_flag, &c);
 }
 
 static const int seed_types[] = {SH_DEVICE_CAMERA, SH_DEVICE_PLUG, SH_DEVICE_BULB, SH_DEVICE_SENSOR,

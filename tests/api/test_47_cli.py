@@ -34,6 +34,7 @@ COMMANDS = [
 GROUPS = [(), ("admin",), ("admin", "oauth-client"), ("bench-internal",)]
 
 SERVE_FLAGS = {
+    "--key-file", "--config",
     "--data-dir", "--store", "--listen", "--admin-listen", "--threads", "--access-ttl",
     "--argon2-ops", "--argon2-mem-kib", "--hash-queue", "--no-access-log", "--debug",
     "--smtp-url", "--mail-from", "--mail-spool", "--reauth-window", "--no-address-limits",
