@@ -59,13 +59,13 @@ class ContractError(AssertionError):
     """A response that docs/openapi.yaml does not describe."""
 
 
-def _json_type(media):
-    base = media.split(";")[0].strip().lower()
-    return base == "application/json" or base.endswith("+json")
-
-
 def _base_media(media):
     return media.split(";")[0].strip().lower()
+
+
+def _json_type(media):
+    base = _base_media(media)
+    return base == "application/json" or base.endswith("+json")
 
 
 def _pointer(parts):
@@ -102,6 +102,9 @@ class Contract:
             servers = item.get("servers", self.spec.get("servers", []))
             listeners = {s.get("x-listener") for s in servers}
             assert None not in listeners, "a server of %s has no x-listener" % tmpl
+            for op in item.values():
+                if isinstance(op, dict) and "responses" in op:   # YAML may read 200 as a number
+                    op["responses"] = {str(k): v for k, v in op["responses"].items()}
             # literal segments win over parameters (/v1/devices/claim over /v1/devices/{id})
             self.routes.append((len(params), re.compile(rx), tmpl, listeners))
         self.routes.sort(key=lambda r: r[0])
@@ -128,8 +131,7 @@ class Contract:
         """(what, responses, head) for a request: what names the operation."""
         tmpl, served = self.template_of(path, listener)
         if tmpl is None or not served:
-            name, status = GENERIC["unknown_route"]
-            return "unknown route (%s listener)" % listener, {str(status): {"$ref": "#/components/responses/" + name}}, False
+            return ("unknown route (%s listener)" % listener,) + self.generic("unknown_route")
         item = self.spec["paths"][tmpl]
         m = method.lower()
         head = False
@@ -139,9 +141,13 @@ class Contract:
             op = item[m]
             return "%s %s (%s)" % (method, tmpl, op.get("operationId", "?")), op["responses"], head
         key = "options" if m == "options" else "unknown_method"
+        return ("%s %s (generic %s)" % (method, tmpl, GENERIC[key][0]),) + self.generic(key)
+
+    @staticmethod
+    def generic(key):
+        """(responses, head) of an answer every path gives (GENERIC)."""
         name, status = GENERIC[key]
-        return "%s %s (generic %s)" % (method, tmpl, name), \
-            {str(status): {"$ref": "#/components/responses/" + name}}, False
+        return {str(status): {"$ref": "#/components/responses/" + name}}, False
 
     def validator(self, schema):
         key = id(schema)

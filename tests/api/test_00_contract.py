@@ -104,9 +104,8 @@ def test_routes_listeners_and_methods(server):
             r, status=400)
 
 
-def test_the_hook_fails_the_request_that_breaks_the_contract(server, tmp_path, monkeypatch):
-    """Every response goes through the check: with a document that says
-    /healthz answers "down", the suite's own request raises."""
+def healthz_is_down(tmp_path, monkeypatch):
+    """Makes the check use a document that says /healthz answers "down"."""
     with open(contract.SPEC_PATH, encoding="utf-8") as f:
         spec = yaml.safe_load(f)
     spec["components"]["schemas"]["Health"]["properties"]["status"]["const"] = "down"
@@ -114,6 +113,21 @@ def test_the_hook_fails_the_request_that_breaks_the_contract(server, tmp_path, m
     path.write_text(yaml.safe_dump(spec))
     monkeypatch.setattr(contract, "_CONTRACT", contract.Contract(str(path)))
     monkeypatch.setattr(contract, "DEFER", False)
+
+
+def test_the_hook_fails_the_request_that_breaks_the_contract(server, tmp_path, monkeypatch):
+    """Every response goes through the check: the suite's own request raises."""
+    healthz_is_down(tmp_path, monkeypatch)
     with pytest.raises(contract.ContractError, match=r"GET /healthz .*body/status"):
         server.get("/healthz")
     assert contract.take_violations(), "the mismatch was not recorded for the test's end"
+
+
+@pytest.mark.xfail(strict=True, raises=contract.ContractError,
+                   reason="must fail: a swallowed mismatch still fails the test at its end")
+def test_a_swallowed_mismatch_still_fails_the_test(server, tmp_path, monkeypatch):
+    healthz_is_down(tmp_path, monkeypatch)
+    try:
+        server.get("/healthz")
+    except contract.ContractError:
+        pass
