@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev
       libsqlite3-dev libpq-dev postgresql-15 python3-psycopg2 libidn2-dev liboath-dev
       libqrencode-dev libcurl4-openssl-dev libcmocka-dev libgnutls28-dev sqlite3 python3 python3-pytest
-      python3-requests oathtool openssl curl
+      python3-requests python3-yaml python3-jsonschema oathtool openssl curl
       nodejs npm prometheus
       systemd man-db groff-base)
 case "${1:-}" in
@@ -48,11 +48,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# npm packages of the OAuth interoperability test, exactly as locked. A copy of
-# the lock file inside node_modules marks a finished install of that lock.
-interop=tests/oauth-interop
-if ! cmp -s "$interop/package-lock.json" "$interop/node_modules/.safehouse-lock" 2>/dev/null; then
-    echo "install-deps: npm ci in $interop" >&2
-    (cd "$interop" && npm ci --no-audit --no-fund --loglevel=error)
-    cp "$interop/package-lock.json" "$interop/node_modules/.safehouse-lock"
-fi
+# npm packages of the test-local npm folders, exactly as locked: the OAuth
+# interoperability clients (tests/oauth-interop) and Redocly CLI, which lints
+# docs/openapi.yaml in make lint (tools/redocly). A copy of the lock file
+# inside node_modules marks a finished install of that lock.
+for dir in tests/oauth-interop tools/redocly; do
+    if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.safehouse-lock" 2>/dev/null; then
+        echo "install-deps: npm ci in $dir" >&2
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+        cp "$dir/package-lock.json" "$dir/node_modules/.safehouse-lock"
+    fi
+done

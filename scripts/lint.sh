@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make lint: formatting, banned functions, cppcheck, clang-tidy, and the
-# release build's hardening flags. Exits non-zero on any finding so CI can
-# run it. The chosen clang-tidy checks and the reasons are in .clang-tidy.
+# make lint: formatting, banned functions, cppcheck, clang-tidy, the OpenAPI
+# document (Redocly CLI), and the release build's hardening flags. Exits
+# non-zero on any finding so CI can run it. The chosen clang-tidy checks and
+# the reasons are in .clang-tidy.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -43,6 +44,16 @@ else
         xargs -P2 -n4 sh -c '"$TIDY" --quiet "$@" -- $FLAGS 2>/dev/null' _; then
         fail=1
     fi
+fi
+
+echo "lint: openapi"
+# docs/openapi.yaml is the API reference and the contract tests/api checks
+# answers against: Redocly CLI (pinned in tools/redocly, installed by
+# scripts/install-deps.sh) must find no error. No telemetry, no update check.
+redocly=tools/redocly/node_modules/.bin/redocly
+if [ ! -x "$redocly" ]; then echo "lint: $redocly missing (run scripts/install-deps.sh)"; fail=1
+elif ! REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true "$redocly" lint \
+        --config tools/redocly/redocly.yaml --format=stylish docs/openapi.yaml; then fail=1
 fi
 
 echo "lint: release hardening"

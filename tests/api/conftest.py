@@ -24,6 +24,8 @@ import uuid
 import pytest
 import requests
 
+import contract
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.abspath(os.environ.get("SAFEHOUSE_BIN", os.path.join(REPO, "build", "safehouse")))
 # Which backend the servers under test use: "sqlite" (the embedded default,
@@ -164,6 +166,31 @@ class HttpSession(requests.Session):
             return super().request(*args, **kw)
         finally:
             self._last_use = time.monotonic()
+
+
+# Every response of the binary is checked against docs/openapi.yaml
+# (tests/api/contract.py): requests.get/post, requests.Session and HttpSession
+# all send through Session.send, redirects included. A mismatch raises in the
+# calling test; one that a test swallowed still fails it (pytest_runtest_call).
+_unchecked_send = requests.Session.send
+
+
+def _checked_send(self, request, **kw):
+    resp = _unchecked_send(self, request, **kw)
+    contract.check_response(resp)
+    return resp
+
+
+requests.Session.send = _checked_send
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    contract.take_violations()
+    outcome = yield
+    found = contract.take_violations()
+    if found and outcome.excinfo is None:
+        raise contract.ContractError("responses not as docs/openapi.yaml says:\n" + "\n".join(found))
 
 
 def wait_until(fn, timeout=RULE_DELAY, interval=0.05):
@@ -426,6 +453,8 @@ class Server:
         scheme = "https" if self.tls_ca else "http"
         self.base = "%s://127.0.0.1:%d" % (scheme, self.port)
         self.admin = "%s://127.0.0.1:%d" % (scheme, self.admin_port)
+        contract.LISTENERS[self.port] = "public"
+        contract.LISTENERS[self.admin_port] = "admin"
         self.stdout_path = os.path.join(self.workdir, "%s.stdout.%d" % (self.name, self.starts))
         self.stderr_path = os.path.join(self.workdir, "%s.stderr.%d" % (self.name, self.starts))
         self._stderr_paths.append(self.stderr_path)

@@ -152,6 +152,7 @@ def srv(module_server_factory):
     s = module_server_factory(name="routes", extra_args=["--access-ttl", "1"])
     u = s.new_user()
     expired = u.sessions[-1]["access_token"]
+    time.sleep(1.2)  # its one-second lifetime is over before any route sees it
     s.restart(extra_args=["--reauth-window", "1"])
     s.expired_token = expired
     s.relay_token = relay(s)

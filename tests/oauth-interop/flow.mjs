@@ -1,57 +1,23 @@
 // Black-box interoperability test: drives safehouse's OAuth 2.0 authorization
 // server with oauth4webapi, an independent client library, exactly as a partner
 // (Alexa, Google, IFTTT) would: metadata discovery, authorization request with
-// PKCE S256, the user's login and consent (a scripted browser: plain fetch, a
-// cookie jar and the forms of the HTML pages), code exchange, a protected
-// resource call, refresh, introspection and revocation.
+// PKCE S256, the user's login and consent (the scripted browser of
+// browser.mjs), code exchange, a protected resource call, refresh,
+// introspection and revocation.
 //
 // Input (environment): ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, EMAIL,
 // PASSWORD, DEVICE_ID. Prints one JSON line per step; exits 1 on any failure.
 import * as oauth from 'oauth4webapi';
+import { Browser, env, fail, step } from './browser.mjs';
 
-const env = (k) => {
-  if (!process.env[k]) throw new Error(`missing ${k}`);
-  return process.env[k];
-};
 const issuer = new URL(env('ISSUER'));
 const client = { client_id: env('CLIENT_ID') };
 const secret = env('CLIENT_SECRET');
 const redirectUri = env('REDIRECT_URI');
 const insecure = { [oauth.allowInsecureRequests]: true }; // the test server is plain http on loopback
 
-const step = (name, data = {}) => console.log(JSON.stringify({ step: name, ...data }));
-const fail = (msg) => { throw new Error(msg); };
-
-// ---- a minimal browser -------------------------------------------------------
-const jar = new Map();
-const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-function keepCookies(res) {
-  for (const c of res.headers.getSetCookie()) {
-    const kv = c.split(';')[0];
-    const i = kv.indexOf('=');
-    jar.set(kv.slice(0, i), kv.slice(i + 1));
-  }
-}
-async function browse(url, form) {
-  const init = { redirect: 'manual', headers: { cookie: cookieHeader() } };
-  if (form) {
-    init.method = 'POST';
-    init.body = form;
-  }
-  const res = await fetch(new URL(url, issuer), init);
-  keepCookies(res);
-  return res;
-}
-const unescape = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<')
-  .replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-function formOf(html) {
-  const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1] ?? fail('no form on page');
-  const fields = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields.append(m[1], unescape(m[2]));
-  }
-  return { action, fields };
-}
+const browser = new Browser(issuer);
+const user = { email: env('EMAIL'), password: env('PASSWORD'), deviceId: env('DEVICE_ID') };
 
 // ---- the flow ------------------------------------------------------------------
 const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {
@@ -72,21 +38,7 @@ authUrl.searchParams.set('state', state);
 authUrl.searchParams.set('code_challenge', codeChallenge);
 authUrl.searchParams.set('code_challenge_method', 'S256');
 
-let res = await browse(authUrl);
-if (res.status !== 200) fail(`authorize page: ${res.status}`);
-let form = formOf(await res.text());
-form.fields.set('email', env('EMAIL'));
-form.fields.set('password', env('PASSWORD'));
-res = await browse(form.action, form.fields);
-if (res.status !== 303) fail(`login: ${res.status}`);
-res = await browse(res.headers.get('location'));
-if (res.status !== 200) fail(`consent page: ${res.status}`);
-form = formOf(await res.text());
-form.fields.append('device', env('DEVICE_ID'));
-form.fields.set('decision', 'allow');
-res = await browse(form.action, form.fields);
-if (res.status !== 302) fail(`consent: ${res.status}`);
-const callback = new URL(res.headers.get('location'));
+const callback = await browser.consent(authUrl, user);
 step('authorized', { redirect: callback.origin + callback.pathname });
 
 const params = oauth.validateAuthResponse(as, client, callback, state);
@@ -119,12 +71,7 @@ try {
 step('code_replay_refused');
 
 // the replay ended the grant; authorize again for the rest
-res = await browse(authUrl);
-form = formOf(await res.text());
-form.fields.append('device', env('DEVICE_ID'));
-form.fields.set('decision', 'allow');
-res = await browse(form.action, form.fields);
-const params2 = oauth.validateAuthResponse(as, client, new URL(res.headers.get('location')), state);
+const params2 = oauth.validateAuthResponse(as, client, await browser.consent(authUrl, user), state);
 const t2 = await oauth.processAuthorizationCodeResponse(as, client,
   await oauth.authorizationCodeGrantRequest(as, client, oauth.ClientSecretPost(secret), params2,
     redirectUri, codeVerifier, insecure));
