@@ -221,7 +221,9 @@ struct op_cred {
 static const struct op_cred admin_cred = {SH_TOKEN_ADMIN, ADMIN_TOKEN_KEY, ADMIN_DOMAIN};
 static const struct op_cred scrape_cred = {SH_TOKEN_SCRAPE, "scrape_token_hash", "scrape"};
 
-static sh_status cred_new(sh_app *app, const struct op_cred *c, char *out, size_t cap)
+/* first: only if there is none yet (SH_ERR_CONFLICT otherwise), so that of
+ * several nodes starting at once on an empty store one prints it. */
+static sh_status cred_new(sh_app *app, const struct op_cred *c, int first, char *out, size_t cap)
 {
     uint8_t secret[SH_TOKEN_SECRET_LEN], hash[SH_HASH_LEN];
     char text[SH_TOKEN_MAX];
@@ -230,7 +232,10 @@ static sh_status cred_new(sh_app *app, const struct op_cred *c, char *out, size_
     sh_token_opaque_new(c->prefix, secret, text);
     sh_hash_secret(app->kr, c->domain, secret, sizeof(secret), hash);
     sodium_memzero(secret, sizeof(secret));
-    rc = sh_store_do(app->store, core, meta_put, c->key, hash, sizeof(hash));
+    if (first)
+        rc = sh_store_do(app->store, core, meta_add, c->key, hash, sizeof(hash));
+    else
+        rc = sh_store_do(app->store, core, meta_put, c->key, hash, sizeof(hash));
     if (rc == SH_OK)
         snprintf(out, cap, "%s", text);
     sodium_memzero(text, sizeof(text));
@@ -257,16 +262,12 @@ static sh_status cred_check(sh_app *app, const struct op_cred *c, const char *te
 
 sh_status sh_app_admin_token_new(sh_app *app, char *out, size_t cap)
 {
-    return cred_new(app, &admin_cred, out, cap);
+    return cred_new(app, &admin_cred, 0, out, cap);
 }
 
-int sh_app_admin_token_exists(sh_app *app)
+sh_status sh_app_admin_token_first(sh_app *app, char *out, size_t cap)
 {
-    uint8_t hash[SH_HASH_LEN];
-    size_t len = 0;
-
-    return sh_store_do(app->store, core, meta_get, ADMIN_TOKEN_KEY, hash, sizeof(hash), &len) ==
-           SH_OK;
+    return cred_new(app, &admin_cred, 1, out, cap);
 }
 
 sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len)
@@ -276,7 +277,7 @@ sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len)
 
 sh_status sh_app_scrape_token_new(sh_app *app, char *out, size_t cap)
 {
-    return cred_new(app, &scrape_cred, out, cap);
+    return cred_new(app, &scrape_cred, 0, out, cap);
 }
 
 /* ---- serving -------------------------------------------------------------- */
@@ -526,10 +527,11 @@ static sh_status start_listeners(sh_app *app)
 static void print_first_admin_token(sh_app *app)
 {
     char token[SH_TOKEN_MAX];
+    sh_status rc = sh_app_admin_token_first(app, token, sizeof(token));
 
-    if (sh_app_admin_token_exists(app))
+    if (rc == SH_ERR_CONFLICT) /* made before, or by a node starting beside us */
         return;
-    if (sh_app_admin_token_new(app, token, sizeof(token)) != SH_OK) {
+    if (rc != SH_OK) {
         sh_log_event(SH_LOG_ERROR, "admin_token_create_failed", NULL, NULL);
         return;
     }

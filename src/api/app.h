@@ -56,8 +56,9 @@ int sh_app_serve(sh_app *app);
 /* Admin token: makes a new one, stores its hash (replacing any old one) and
  * writes the text into out. */
 sh_status sh_app_admin_token_new(sh_app *app, char *out, size_t cap);
-/* 1 if an admin token exists. */
-int sh_app_admin_token_exists(sh_app *app);
+/* The same, only when the store holds no admin token yet; SH_ERR_CONFLICT
+ * otherwise (one node of several starting at once gets it). */
+sh_status sh_app_admin_token_first(sh_app *app, char *out, size_t cap);
 /* Checks a presented admin token. */
 sh_status sh_app_admin_token_check(sh_app *app, const char *text, size_t len);
 /* Scrape token (GET /metrics and nothing else): makes a new one, replacing

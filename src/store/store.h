@@ -189,6 +189,9 @@ struct sh_store_core_ops {
      * trip; SH_ERR_STORE when the store cannot be reached. */
     sh_status (*schema_version)(sh_store *st, int *stored, int *known);
     sh_status (*meta_put)(sh_store *st, const char *key, const uint8_t *val, size_t len);
+    /* Stores key only if it is absent: SH_OK, or SH_ERR_CONFLICT when a row
+     * is there already (another node got there first). */
+    sh_status (*meta_add)(sh_store *st, const char *key, const uint8_t *val, size_t len);
     /* A transaction on this thread's connection: *tx is a handle with the
      * same tables, freed by tx_end, which commits when commit is set and
      * rolls back otherwise. */

@@ -1051,6 +1051,25 @@ static void test_utoken_consume_once(void **state)
     assert_int_equal(consume_utoken(st, expired, SH_UTOKEN_PASSWORD_RESET, &out), SH_ERR_NOT_FOUND);
 }
 
+/* meta_add stores a key once: the second add, from anyone, is a conflict
+ * and leaves the first value. */
+static void test_meta_add_once(void **state)
+{
+    sh_store *st = store_of(state);
+    uint8_t a[4] = {1, 2, 3, 4}, b[4] = {9, 9, 9, 9}, got[8];
+    size_t len = 0;
+
+    expect_ok(sh_store_do(st, core, meta_add, "test_meta_add", a, sizeof(a)));
+    assert_int_equal(sh_store_do(st, core, meta_add, "test_meta_add", b, sizeof(b)),
+                     SH_ERR_CONFLICT);
+    expect_ok(sh_store_do(st, core, meta_get, "test_meta_add", got, sizeof(got), &len));
+    assert_int_equal(len, sizeof(a));
+    assert_memory_equal(got, a, sizeof(a));
+    expect_ok(sh_store_do(st, core, meta_put, "test_meta_add", b, sizeof(b)));
+    expect_ok(sh_store_do(st, core, meta_get, "test_meta_add", got, sizeof(got), &len));
+    assert_memory_equal(got, b, sizeof(b));
+}
+
 /* The outbox count /metrics shows: each insert adds one, each done takes one. */
 static void test_mail_count(void **state)
 {
@@ -1795,7 +1814,7 @@ static void test_schema_version_is_current_after_open(void **state)
         STORE_CASE(test_challenge_consume_once, setup),                                            \
         STORE_CASE(test_challenge_consume_race, setup),                                            \
         STORE_CASE(test_utoken_consume_once, setup), STORE_CASE(test_mail_count, setup),           \
-        STORE_CASE(test_totp_step_replay_refused, setup),                                          \
+        STORE_CASE(test_meta_add_once, setup), STORE_CASE(test_totp_step_replay_refused, setup),   \
         STORE_CASE(test_code_consume_once, setup), STORE_CASE(test_code_consume_race, setup),      \
         STORE_CASE(test_oauth_refresh_state_machine, setup),                                       \
         STORE_CASE(test_tx_run_all_or_nothing, setup), STORE_CASE(test_tx_nested_flattens, setup), \

@@ -782,6 +782,7 @@ static const struct sh_store_core_ops pg_ops = {
     .meta_get = sh_pg_meta_get,
     .schema_version = sh_pg_schema_version,
     .meta_put = sh_pg_meta_put,
+    .meta_add = sh_pg_meta_add,
     .tx_begin = pg_tx_begin,
     .tx_end = pg_tx_end,
     .table_list = sh_pg_table_list,

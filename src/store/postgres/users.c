@@ -28,6 +28,8 @@ static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key=$1";
 static const char SQL_SCHEMA_VERSION[] = "SELECT coalesce(max(version),0) FROM schema_version";
 static const char SQL_META_PUT[] = "INSERT INTO meta(key,value) VALUES($1,$2) "
                                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value";
+static const char SQL_META_ADD[] = "INSERT INTO meta(key,value) VALUES($1,$2) "
+                                   "ON CONFLICT(key) DO NOTHING";
 
 /* ---- users --------------------------------------------------------------- */
 
@@ -179,6 +181,20 @@ sh_status sh_pg_schema_version(sh_store *st, int *stored, int *known)
         rc = SH_ERR_STORE;
     PQclear(r);
     return rc;
+}
+
+sh_status sh_pg_meta_add(sh_store *st, const char *key, const uint8_t *val, size_t len)
+{
+    struct sh_pg_conn *c = sh_pg_conn(st);
+    sh_pg_params p;
+    int changes = 0;
+    sh_status rc;
+
+    sh_pg_params_init(&p);
+    sh_pg_p_text(&p, key);
+    sh_pg_p_blob(&p, val, len);
+    rc = sh_pg_run(c, SQL_META_ADD, &p, &changes);
+    return rc == SH_OK && changes == 0 ? SH_ERR_CONFLICT : rc;
 }
 
 sh_status sh_pg_meta_put(sh_store *st, const char *key, const uint8_t *val, size_t len)

@@ -133,6 +133,7 @@ sh_status sh_sq_user_set_name(sh_store *st, const sh_id *id, const uint8_t *ct, 
 sh_status sh_sq_user_set_password(sh_store *st, const sh_id *id, const char *hash, int64_t now);
 sh_status sh_sq_meta_get(sh_store *st, const char *key, uint8_t *buf, size_t cap, size_t *len);
 sh_status sh_sq_schema_version(sh_store *st, int *stored, int *known);
+sh_status sh_sq_meta_add(sh_store *st, const char *key, const uint8_t *val, size_t len);
 sh_status sh_sq_meta_put(sh_store *st, const char *key, const uint8_t *val, size_t len);
 sh_status sh_sq_session_insert(sh_store *st, const sh_session_rec *s,
                                const uint8_t refresh_hash[SH_STORE_HASH_LEN]);

@@ -507,6 +507,7 @@ static const struct sh_store_core_ops sqlite_ops = {
     .meta_get = sh_sq_meta_get,
     .schema_version = sh_sq_schema_version,
     .meta_put = sh_sq_meta_put,
+    .meta_add = sh_sq_meta_add,
     .tx_begin = sqlite_tx_begin,
     .tx_end = sqlite_tx_end,
     .table_list = sh_sq_table_list,

@@ -21,6 +21,8 @@ static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key=?";
 static const char SQL_SCHEMA_VERSION[] = "SELECT coalesce(max(version),0) FROM schema_version";
 static const char SQL_META_PUT[] = "INSERT INTO meta(key,value) VALUES(?,?) "
                                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value";
+static const char SQL_META_ADD[] = "INSERT INTO meta(key,value) VALUES(?,?) "
+                                   "ON CONFLICT(key) DO NOTHING";
 
 /* ---- users --------------------------------------------------------------- */
 
@@ -174,6 +176,21 @@ sh_status sh_sq_schema_version(sh_store *st, int *stored, int *known)
     sh_sq_done(q);
     *known = sh_sqlite_migrations[sh_sqlite_migrations_count - 1].version;
     return rc;
+}
+
+sh_status sh_sq_meta_add(sh_store *st, const char *key, const uint8_t *val, size_t len)
+{
+    struct sh_sq_conn *c = sh_sq_conn(st);
+    sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_META_ADD) : NULL;
+    int changes = 0;
+    sh_status rc;
+
+    if (q == NULL)
+        return SH_ERR_STORE;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    sh_sq_bind_blob(q, 2, val, len);
+    rc = sh_sq_run(c, q, &changes);
+    return rc == SH_OK && changes == 0 ? SH_ERR_CONFLICT : rc;
 }
 
 sh_status sh_sq_meta_put(sh_store *st, const char *key, const uint8_t *val, size_t len)
