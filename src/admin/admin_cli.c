@@ -241,28 +241,17 @@ static int cmd_revoke(sh_app *app, const struct revoke_args *a)
     return print_json(sh_admin_rule_json(&rule));
 }
 
-static int cmd_token_reset(sh_app *app)
+/* Makes an operator credential (replacing the old one) and prints it once
+ * as "WHAT token: TEXT". */
+static int cmd_new_token(sh_app *app, sh_status (*make)(sh_app *, char *, size_t), const char *what)
 {
     char token[SH_TOKEN_MAX];
 
-    if (sh_app_admin_token_new(app, token, sizeof(token)) != SH_OK) {
-        fprintf(stderr, "safehouse: could not store the admin token\n");
+    if (make(app, token, sizeof(token)) != SH_OK) {
+        fprintf(stderr, "safehouse: could not store the %s token\n", what);
         return 1;
     }
-    printf("admin token: %s\n", token);
-    sodium_memzero(token, sizeof(token));
-    return 0;
-}
-
-static int cmd_scrape_token(sh_app *app)
-{
-    char token[SH_TOKEN_MAX];
-
-    if (sh_app_scrape_token_new(app, token, sizeof(token)) != SH_OK) {
-        fprintf(stderr, "safehouse: could not store the scrape token\n");
-        return 1;
-    }
-    printf("scrape token: %s\n", token);
+    printf("%s token: %s\n", what, token);
     sodium_memzero(token, sizeof(token));
     return 0;
 }
@@ -327,11 +316,11 @@ static int run(sh_app *app, int cmd, const struct revoke_args *a)
     case CMD_REVOKE:
         return cmd_revoke(app, a);
     case CMD_TOKEN_RESET:
-        return cmd_token_reset(app);
+        return cmd_new_token(app, sh_app_admin_token_new, "admin");
     case CMD_PROVISION:
         return cmd_provision(app, a);
     case CMD_SCRAPE_TOKEN:
-        return cmd_scrape_token(app);
+        return cmd_new_token(app, sh_app_scrape_token_new, "scrape");
     default:
         return cmd_relay_create(app);
     }

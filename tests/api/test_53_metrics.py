@@ -177,3 +177,30 @@ def test_no_personal_value_in_metrics(server):
     # labels are route templates, never concrete ids
     assert "/v1/devices/claim" in text
     assert not re.search(r'route="[^"]*[0-9a-f]{32}', text)
+
+
+def test_bad_input_on_metrics(server):
+    """/metrics takes no body and no query; other methods are 405; a garbled credential
+    is 401; none of it changes what a later scrape says about rules."""
+    token = server.cli("admin", "scrape-token", "create").stdout.decode().strip().split(": ", 1)[1]
+    rules = value(scrape(server, token), "safehouse_revocation_rules")
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        r = server.admin_req(method, "/metrics", token=token, json={"x": 1})
+        assert_problem(r, 405, "method_not_allowed")
+        assert "GET" in r.headers["Allow"]
+    r = server.admin_req("GET", "/metrics?name=%ZZ&limit=-1", token=token, data=b"\xff\xfe{")
+    assert r.status_code == 200, describe(r)
+    for bad in (token[:-1], token + "A", "sh_sc_" + "\u00e9" * 48, "Basic " + token):
+        assert_problem(server.admin_req("GET", "/metrics", token=bad), 401, "invalid_token")
+    assert value(scrape(server, token), "safehouse_revocation_rules") == rules
+
+
+def test_scrape_token_is_not_stored_in_clear(module_server_factory):
+    srv = module_server_factory(name="scrape-canary")
+    p = srv.cli("admin", "scrape-token", "create")
+    token = p.stdout.decode().strip().split(": ", 1)[1]
+    assert scrape(srv, token)
+    secret = token[len("sh_sc_"):].encode()
+    for name, data in srv.store_blobs().items():
+        assert secret not in data and token.encode() not in data, name
+    assert token not in srv.log_text(all_starts=True)

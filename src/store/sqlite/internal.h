@@ -44,6 +44,9 @@ sqlite3_stmt *sh_sq_stmt(struct sh_sq_conn *c, const char *sql);
 void sh_sq_done(sqlite3_stmt *q);
 /* Maps a failed step to a status (constraint -> SH_ERR_CONFLICT). */
 sh_status sh_sq_step_error(struct sh_sq_conn *c, int rc);
+/* The integer in the first column of the one row sql (no parameters)
+ * answers. c may be NULL (then SH_ERR_STORE). */
+sh_status sh_sq_int64(struct sh_sq_conn *c, const char *sql, int64_t *out);
 /* Runs a statement that returns no rows; *changes (may be NULL) gets the
  * number of rows changed. Resets the statement. */
 sh_status sh_sq_run(struct sh_sq_conn *c, sqlite3_stmt *q, int *changes);

@@ -108,18 +108,5 @@ sh_status sh_sq_mail_retry(sh_store *st, const sh_id *id, int attempts, int64_t 
 
 sh_status sh_sq_mail_count(sh_store *st, int64_t *count)
 {
-    struct sh_sq_conn *c = sh_sq_conn(st);
-    sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_MAIL_COUNT) : NULL;
-    sh_status rc = SH_OK;
-    int r;
-
-    if (q == NULL)
-        return SH_ERR_STORE;
-    r = sqlite3_step(q);
-    if (r == SQLITE_ROW)
-        *count = sqlite3_column_int64(q, 0);
-    else
-        rc = sh_sq_step_error(c, r);
-    sh_sq_done(q);
-    return rc;
+    return sh_sq_int64(sh_sq_conn(st), SQL_MAIL_COUNT, count);
 }

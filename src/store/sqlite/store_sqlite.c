@@ -166,6 +166,23 @@ sh_status sh_sq_step_error(struct sh_sq_conn *c, int rc)
     return SH_ERR_STORE;
 }
 
+sh_status sh_sq_int64(struct sh_sq_conn *c, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *q = c ? sh_sq_stmt(c, sql) : NULL;
+    sh_status st = SH_OK;
+    int rc;
+
+    if (q == NULL)
+        return SH_ERR_STORE;
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(q, 0);
+    else
+        st = sh_sq_step_error(c, rc);
+    sh_sq_done(q);
+    return st;
+}
+
 sh_status sh_sq_run(struct sh_sq_conn *c, sqlite3_stmt *q, int *changes)
 {
     int rc = sqlite3_step(q);

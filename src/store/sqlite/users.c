@@ -161,19 +161,10 @@ sh_status sh_sq_meta_get(sh_store *st, const char *key, uint8_t *buf, size_t cap
 
 sh_status sh_sq_schema_version(sh_store *st, int *stored, int *known)
 {
-    struct sh_sq_conn *c = sh_sq_conn(st);
-    sqlite3_stmt *q = c ? sh_sq_stmt(c, SQL_SCHEMA_VERSION) : NULL;
-    sh_status rc = SH_OK;
-    int r;
+    int64_t v = 0;
+    sh_status rc = sh_sq_int64(sh_sq_conn(st), SQL_SCHEMA_VERSION, &v);
 
-    if (q == NULL)
-        return SH_ERR_STORE;
-    r = sqlite3_step(q);
-    if (r == SQLITE_ROW)
-        *stored = sqlite3_column_int(q, 0);
-    else
-        rc = sh_sq_step_error(c, r);
-    sh_sq_done(q);
+    *stored = (int)v;
     *known = sh_sqlite_migrations[sh_sqlite_migrations_count - 1].version;
     return rc;
 }
